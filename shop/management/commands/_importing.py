@@ -1,0 +1,74 @@
+"""Shared plumbing of the import commands: progress bar, error report, exit status."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.core.management.base import CommandError
+from tqdm import tqdm
+
+from shop.importers import ImportReport, RowError
+
+
+class ErrorReport:
+    """Writes each row error to stderr (above the progress bar) and to an optional CSV."""
+
+    def __init__(self, errors_path: str | None, *, echo_limit: int = 200):
+        self.count = 0
+        self.echo_limit = echo_limit
+        self._file = None
+        self._writer = None
+        if errors_path:
+            self._file = Path(errors_path).open("w", newline="", encoding="utf-8")  # noqa: SIM115 closed by close()
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["file", "line", "field", "reason"])
+
+    def __call__(self, error: RowError) -> None:
+        self.count += 1
+        if self.count <= self.echo_limit:
+            tqdm.write(f"error: {error}", file=sys.stderr)
+        elif self.count == self.echo_limit + 1:
+            tqdm.write("error: ... further errors not shown (see --errors FILE)", file=sys.stderr)
+        if self._writer:
+            self._writer.writerow([error.file, error.line, error.field, error.reason])
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(buf.count(b"\n") for buf in iter(lambda: handle.read(1 << 20), b""))
+
+
+@contextmanager
+def progress_rows(rows, *, total: int, desc: str, disable: bool):
+    bar = tqdm(total=total, desc=desc, unit="rows", disable=disable, file=sys.stderr)
+
+    def wrapped():
+        for item in rows:
+            bar.update(1)
+            yield item
+
+    try:
+        yield wrapped()
+    finally:
+        bar.close()
+
+
+def finish(command, report: ImportReport, errors: ErrorReport, what: str) -> None:
+    errors.close()
+    command.stdout.write(f"{what}: {report.summary()}")
+    if report.failed:
+        raise CommandError(f"{report.failed} row(s) failed; the valid rows were imported.")
+
+
+def add_common_arguments(parser) -> None:
+    parser.add_argument("file", help="CSV, TSV or JSON-lines file (by extension)")
+    parser.add_argument("--format", choices=["csv", "tsv", "jsonl"], help="override the format")
+    parser.add_argument("--errors", metavar="FILE", help="also write each bad row to this CSV")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -1,0 +1,186 @@
+"""The shop's personalization plug point.
+
+The shop asks three questions of a personalizer: how to order search candidates for a
+shopper, what to recommend to a shopper, and which products are similar to a product.
+``settings.SHOP_PERSONALIZER`` names the class that answers them (as
+AUTHENTICATION_BACKENDS names auth backends). The shop never imports the recommender:
+it loads whatever class the setting names and wraps it in :class:`SafePersonalizer`, so
+an import error or an exception at request time is logged and answered by
+:class:`DefaultPersonalizer` (text relevance, popularity, co-occurrence) instead of a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Who is asking: a logged-in user, an anonymous session, or both."""
+
+    user_id: int | None = None
+    session_id: str = ""
+    # False when the shopper opted out of personalization (privacy).
+    personalize: bool = True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """A product id with its score, a human-readable reason and the score's parts."""
+
+    product_id: int
+    score: float
+    reason: str = ""
+    components: Mapping[str, float] = field(default_factory=dict)
+
+
+class Personalizer(ABC):
+    """Interface. Subclasses answer the three questions; every method must be total."""
+
+    name = "base"
+
+    @abstractmethod
+    def rank_search(
+        self, *, shopper: Shopper, query: str, candidates: Sequence[ScoredItem]
+    ) -> list[ScoredItem]:
+        """Order search candidates (already scored by text relevance) for ``shopper``."""
+
+    @abstractmethod
+    def recommend(
+        self, *, shopper: Shopper, limit: int, exclude: Sequence[int] = ()
+    ) -> list[ScoredItem]:
+        """Products to recommend to ``shopper``, best first."""
+
+    @abstractmethod
+    def similar(self, *, product_id: int, shopper: Shopper, limit: int) -> list[ScoredItem]:
+        """Products similar to ``product_id``, best first."""
+
+
+class DefaultPersonalizer(Personalizer):
+    """Non-personalized answers from the shop's own data."""
+
+    name = "default"
+
+    def rank_search(self, *, shopper, query, candidates):
+        from shop.selectors import product_popularity
+
+        popularity = product_popularity(product_ids=[c.product_id for c in candidates])
+        top = max(popularity.values(), default=0) or 1
+        ranked = []
+        for item in candidates:
+            pop = math.log1p(popularity.get(item.product_id, 0)) / math.log1p(top)
+            text = item.components.get("text", item.score)
+            # Popularity only breaks near-ties in text relevance.
+            ranked.append(
+                ScoredItem(
+                    product_id=item.product_id,
+                    score=text + 0.1 * pop,
+                    reason=item.reason or "Matches your search",
+                    components={"text": text, "popularity": 0.1 * pop},
+                )
+            )
+        ranked.sort(key=lambda s: (-s.score, s.product_id))
+        return ranked
+
+    def recommend(self, *, shopper, limit, exclude=()):
+        from shop.selectors import shopper_purchased_product_ids, trending_products
+
+        skip = set(exclude) | shopper_purchased_product_ids(shopper=shopper)
+        trending = trending_products(limit=limit + len(skip))
+        return [
+            ScoredItem(product_id=pid, score=float(score), reason="Popular right now")
+            for pid, score in trending
+            if pid not in skip
+        ][:limit]
+
+    def similar(self, *, product_id, shopper, limit):
+        from shop.selectors import co_occurring_products, popular_in_same_category
+
+        items = [
+            ScoredItem(
+                product_id=pid, score=float(n), reason="Shoppers who viewed this also viewed"
+            )
+            for pid, n in co_occurring_products(product_id=product_id, limit=limit)
+        ]
+        if len(items) < limit:
+            seen = {i.product_id for i in items} | {product_id}
+            for pid, score, category_name in popular_in_same_category(
+                product_id=product_id, limit=limit + len(seen)
+            ):
+                if pid not in seen:
+                    items.append(
+                        ScoredItem(
+                            product_id=pid,
+                            score=float(score) * 1e-6,
+                            reason=f"More in {category_name}",
+                        )
+                    )
+                    seen.add(pid)
+        return items[:limit]
+
+
+class SafePersonalizer(Personalizer):
+    """Delegates to the configured personalizer; any failure falls back to the default."""
+
+    def __init__(self, primary: Personalizer | None, fallback: Personalizer):
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.name if primary else fallback.name
+
+    def _call(self, method: str, **kwargs):
+        if self.primary is not None:
+            try:
+                return getattr(self.primary, method)(**kwargs)
+            except Exception:
+                logger.exception(
+                    "Personalizer %s.%s failed; answering with the default",
+                    type(self.primary).__name__,
+                    method,
+                )
+        return getattr(self.fallback, method)(**kwargs)
+
+    def rank_search(self, *, shopper, query, candidates):
+        return self._call("rank_search", shopper=shopper, query=query, candidates=candidates)
+
+    def recommend(self, *, shopper, limit, exclude=()):
+        return self._call("recommend", shopper=shopper, limit=limit, exclude=exclude)
+
+    def similar(self, *, product_id, shopper, limit):
+        return self._call("similar", product_id=product_id, shopper=shopper, limit=limit)
+
+
+@lru_cache(maxsize=1)
+def get_personalizer() -> Personalizer:
+    """The configured personalizer, wrapped so that it can never break a page."""
+    fallback = DefaultPersonalizer()
+    path = getattr(settings, "SHOP_PERSONALIZER", "") or ""
+    primary: Personalizer | None = None
+    if path and path != "shop.personalization.DefaultPersonalizer":
+        try:
+            primary = import_string(path)()
+        except Exception:
+            logger.exception("Cannot load SHOP_PERSONALIZER %r; using the default", path)
+    return SafePersonalizer(primary, fallback)
+
+
+def _reset(*, setting: str, **kwargs) -> None:
+    if setting == "SHOP_PERSONALIZER":
+        get_personalizer.cache_clear()
+
+
+setting_changed.connect(_reset)

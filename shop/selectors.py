@@ -1,0 +1,162 @@
+"""Read-side queries of the shop: popularity, trending, co-occurrence, shopper history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Q
+
+from shop.models import Event, EventType, Product
+from shop.personalization import Shopper
+
+# How much each kind of interaction says about interest in a product.
+EVENT_WEIGHTS = {
+    EventType.VIEW: 1,
+    EventType.CLICK: 1,
+    EventType.AD_CLICK: 1,
+    EventType.RATING: 2,
+    EventType.ADD_TO_CART: 3,
+    EventType.PURCHASE: 5,
+}
+TRENDING_WINDOW = timedelta(days=30)
+TRENDING_CACHE_SECONDS = 300
+# Co-occurrence looks at the most recent shoppers of a product only, to bound the work.
+CO_OCCURRENCE_SHOPPERS = 500
+
+
+def product_popularity(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """The popularity counter of each product (see Product.popularity)."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    return dict(Product.objects.filter(pk__in=ids).values_list("pk", "popularity"))
+
+
+def trending_products(*, limit: int) -> list[tuple[int, int]]:
+    """Active products with the most weighted interactions in the latest 30 days of data.
+
+    The window ends at the newest event rather than now, so a shop whose data stops (or a
+    demo on historical data) still has a trending list. Falls back to the all-time
+    popularity counter when the window holds too few products. Cached for 5 minutes.
+    """
+    key = f"shop:trending:{limit}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
+    rows: list[tuple[int, int]] = []
+    if latest is not None:
+        weighted = sum(
+            (Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items()),
+        )
+        rows = list(
+            Event.objects.filter(
+                occurred_at__gte=latest - TRENDING_WINDOW,
+                product__isnull=False,
+                product__is_active=True,
+                event_type__in=list(EVENT_WEIGHTS),
+            )
+            .values("product")
+            .annotate(score=weighted)
+            .order_by("-score", "product")
+            .values_list("product", "score")[:limit]
+        )
+    if len(rows) < limit:
+        seen = {pid for pid, _ in rows}
+        for pid, pop in (
+            Product.objects.filter(is_active=True)
+            .order_by("-popularity", "pk")
+            .values_list("pk", "popularity")[: limit + len(seen)]
+        ):
+            if pid not in seen and len(rows) < limit:
+                rows.append((pid, pop))
+    cache.set(key, rows, TRENDING_CACHE_SECONDS)
+    return rows
+
+
+def shopper_events(*, shopper: Shopper):
+    """The shopper's own events (user, else anonymous session), newest first."""
+    if shopper.user_id is not None:
+        qs = Event.objects.filter(user_id=shopper.user_id)
+    elif shopper.session_id:
+        qs = Event.objects.filter(session_id=shopper.session_id, user__isnull=True)
+    else:
+        return Event.objects.none()
+    return qs.order_by("-occurred_at", "-id")
+
+
+def shopper_purchased_product_ids(*, shopper: Shopper) -> set[int]:
+    return set(
+        shopper_events(shopper=shopper)
+        .filter(event_type=EventType.PURCHASE)
+        .values_list("product_id", flat=True)[:1000]
+    )
+
+
+def shopper_recent_product_ids(*, shopper: Shopper, limit: int = 50) -> list[int]:
+    """Distinct products the shopper interacted with, most recent first."""
+    seen: dict[int, None] = {}
+    for pid in (
+        shopper_events(shopper=shopper)
+        .filter(product__isnull=False)
+        .values_list("product_id", flat=True)[: limit * 4]
+    ):
+        seen.setdefault(pid, None)
+        if len(seen) >= limit:
+            break
+    return list(seen)
+
+
+def co_occurring_products(*, product_id: int, limit: int) -> list[tuple[int, int]]:
+    """Active products that the latest shoppers of ``product_id`` also interacted with,
+    by the number of such shoppers."""
+    shoppers = list(
+        Event.objects.filter(product_id=product_id, user__isnull=False)
+        .order_by("-occurred_at")
+        .values_list("user_id", flat=True)[: CO_OCCURRENCE_SHOPPERS * 2]
+    )
+    user_ids = list(dict.fromkeys(shoppers))[:CO_OCCURRENCE_SHOPPERS]
+    if not user_ids:
+        return []
+    return list(
+        Event.objects.filter(user_id__in=user_ids, product__isnull=False, product__is_active=True)
+        .exclude(product_id=product_id)
+        .values("product")
+        .annotate(n=Count("user", distinct=True))
+        .order_by("-n", "product")
+        .values_list("product", "n")[:limit]
+    )
+
+
+def popular_in_same_category(*, product_id: int, limit: int) -> list[tuple[int, int, str]]:
+    product = Product.objects.select_related("category").filter(pk=product_id).first()
+    if product is None or product.category_id is None:
+        return []
+    return [
+        (pid, pop, product.category.name)
+        for pid, pop in Product.objects.filter(category_id=product.category_id, is_active=True)
+        .exclude(pk=product_id)
+        .order_by("-popularity", "pk")
+        .values_list("pk", "popularity")[:limit]
+    ]
+
+
+def products_in_order(*, product_ids: list[int]) -> list[Product]:
+    """Products by id, in the given order, with category and brand (one query)."""
+    by_id = Product.objects.select_related("category", "brand").in_bulk(product_ids)
+    return [by_id[pid] for pid in product_ids if pid in by_id]
+
+
+__all__ = [
+    "EVENT_WEIGHTS",
+    "co_occurring_products",
+    "popular_in_same_category",
+    "product_popularity",
+    "products_in_order",
+    "shopper_events",
+    "shopper_purchased_product_ids",
+    "shopper_recent_product_ids",
+    "trending_products",
+]

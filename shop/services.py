@@ -1,0 +1,77 @@
+"""Write-side operations of the shop: recording storefront events, counters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from shop.models import Event, Product
+from shop.personalization import Shopper
+from shop.selectors import EVENT_WEIGHTS
+
+PRODUCT_CHUNK = 5000
+
+
+def event_record(
+    *,
+    shopper: Shopper,
+    event_type: str,
+    product_id: int | None = None,
+    query: str = "",
+    position: int | None = None,
+    value: float | None = None,
+    context: dict | None = None,
+    source: str = "web",
+) -> Event | None:
+    """Record one storefront event for a user or an anonymous session.
+
+    Returns None when there is nobody to attribute the event to (no user, no session).
+    """
+    if shopper.user_id is None and not shopper.session_id:
+        return None
+    event = Event.objects.create(
+        user_id=shopper.user_id,
+        session_id=shopper.session_id if shopper.user_id is None else shopper.session_id[:64],
+        product_id=product_id,
+        event_type=event_type,
+        query=query[:500],
+        position=position,
+        value=value,
+        context=context or {},
+        source=source,
+        client_event_id=uuid.uuid4().hex,
+        occurred_at=timezone.now(),
+    )
+    weight = EVENT_WEIGHTS.get(event_type, 0)
+    if product_id and weight:
+        Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
+    return event
+
+
+def product_popularity_refresh(*, product_ids: Iterable[int] | None = None) -> int:
+    """Recompute Product.popularity from the event log (all products, or the given ones).
+
+    One correlated UPDATE per chunk of products; each subquery reads the
+    (product, event_type) index, so the cost follows the events of those products.
+    """
+    weighted = sum(Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items())
+    per_product = (
+        Event.objects.filter(product=OuterRef("pk"))
+        .values("product")
+        .annotate(score=weighted)
+        .values("score")
+    )
+    expression = Coalesce(Subquery(per_product), Value(0))
+    if product_ids is None:
+        return Product.objects.update(popularity=expression)
+    ids = sorted(set(product_ids))
+    updated = 0
+    for i in range(0, len(ids), PRODUCT_CHUNK):
+        updated += Product.objects.filter(pk__in=ids[i : i + PRODUCT_CHUNK]).update(
+            popularity=expression
+        )
+    return updated

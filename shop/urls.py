@@ -1,0 +1,10 @@
+from django.urls import path
+
+from shop import views
+
+app_name = "shop"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("products/<int:pk>/", views.product_detail, name="product"),
+]

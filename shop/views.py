@@ -1,0 +1,136 @@
+"""Storefront pages: home, search, product. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from shop.models import EventType, Product
+from shop.personalization import Shopper, get_personalizer
+from shop.search import SearchInputError, SearchParams, search_products
+from shop.selectors import products_in_order, trending_products
+from shop.services import event_record
+
+HOME_TRENDING = 12
+HOME_RECOMMENDED = 8
+SIMILAR_ITEMS = 8
+SORT_LABELS = [
+    ("relevance", "Best match"),
+    ("popular", "Most popular"),
+    ("price_asc", "Price: low to high"),
+    ("price_desc", "Price: high to low"),
+    ("newest", "Newest"),
+]
+
+
+def shopper_from_request(request: HttpRequest, *, create_session: bool = False) -> Shopper:
+    """The shopper behind a request; anonymous visitors are known by their session."""
+    if create_session and not request.session.session_key:
+        request.session.save()
+    user_id = request.user.pk if request.user.is_authenticated else None
+    return Shopper(user_id=user_id, session_id=request.session.session_key or "")
+
+
+def _with_products(items):
+    products = {p.pk: p for p in products_in_order(product_ids=[i.product_id for i in items])}
+    return [(products[i.product_id], i) for i in items if i.product_id in products]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    shopper = shopper_from_request(request)
+    trending = products_in_order(
+        product_ids=[pid for pid, _ in trending_products(limit=HOME_TRENDING)]
+    )
+    recommended = []
+    if shopper.user_id is not None or shopper.session_id:
+        recommended = _with_products(
+            get_personalizer().recommend(shopper=shopper, limit=HOME_RECOMMENDED)
+        )
+    return render(request, "shop/home.html", {"trending": trending, "recommended": recommended})
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    try:
+        params = SearchParams.from_mapping(request.GET)
+        shopper = shopper_from_request(request, create_session=bool(request.GET.get("q")))
+        result = search_products(params=params, shopper=shopper)
+    except SearchInputError as error:
+        return render(
+            request,
+            "shop/search.html",
+            {"error": error, "query": request.GET.get("q", "")[:200]},
+            status=400,
+        )
+    search_event = None
+    if params.query and result.page == 1:
+        search_event = event_record(
+            shopper=shopper,
+            event_type=EventType.SEARCH,
+            query=params.query,
+            context={"results": result.total, "shown": [h.product.pk for h in result.hits]},
+        )
+    offset = (result.page - 1) * params.page_size
+    hits = [
+        (
+            hit,
+            f"{hit.product.get_absolute_url()}?"
+            + urlencode(
+                {
+                    "q": params.query,
+                    "pos": offset + n,
+                    "sid": search_event.pk if search_event else "",
+                }
+            ),
+        )
+        for n, hit in enumerate(result.hits, start=1)
+    ]
+    return render(
+        request,
+        "shop/search.html",
+        {
+            "result": result,
+            "query": params.query,
+            "params": params,
+            "hits": hits,
+            "sorts": SORT_LABELS,
+            "querystring": _querystring(request, drop=("page",)),
+        },
+    )
+
+
+def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
+    query = request.GET.copy()
+    for key in drop:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+@require_GET
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(
+        Product.objects.select_related("category", "brand"), pk=pk, is_active=True
+    )
+    shopper = shopper_from_request(request, create_session=True)
+    position = request.GET.get("pos", "")
+    if position.isdigit() and len(position) < 7:
+        search_event = request.GET.get("sid", "")
+        event_record(
+            shopper=shopper,
+            event_type=EventType.CLICK,
+            product_id=product.pk,
+            query=request.GET.get("q", "")[:500],
+            position=int(position),
+            context={"search_event_id": int(search_event)}
+            if search_event.isdigit() and len(search_event) < 19
+            else {},
+        )
+    event_record(shopper=shopper, event_type=EventType.VIEW, product_id=product.pk)
+    similar = _with_products(
+        get_personalizer().similar(product_id=product.pk, shopper=shopper, limit=SIMILAR_ITEMS)
+    )
+    return render(request, "shop/product.html", {"product": product, "similar": similar})
