@@ -204,8 +204,17 @@ class Event(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["user", "occurred_at"], name="event_user_time_idx"),
-            models.Index(fields=["session_id", "occurred_at"], name="event_session_time_idx"),
+            # Partial: anonymous events are a minority, and imports skip the entries.
+            models.Index(
+                fields=["user", "occurred_at"],
+                name="event_user_time_idx",
+                condition=Q(user__isnull=False),
+            ),
+            models.Index(
+                fields=["session_id", "occurred_at"],
+                name="event_session_time_idx",
+                condition=~Q(session_id=""),
+            ),
             models.Index(fields=["occurred_at", "id"], name="event_time_idx"),
             models.Index(fields=["product", "event_type"], name="event_product_type_idx"),
         ]

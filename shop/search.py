@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
@@ -27,6 +27,7 @@ DEFAULT_PAGE_SIZE = 24
 # How many lexical candidates the personalizer re-orders; deeper pages keep text order.
 RERANK_WINDOW = 200
 FACET_LIMIT = 20
+CENT = Decimal("0.01")
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "popular")
 # Text relevance weights: a term in the title counts more than in the brand or category.
 TITLE_WEIGHT, BRAND_WEIGHT, CATEGORY_WEIGHT = 3, 2, 1
@@ -70,6 +71,12 @@ class SearchParams:
         price_max = _decimal(data, "price_max")
         if price_min is not None and price_max is not None and price_min > price_max:
             raise SearchInputError("price_max", "must not be below price_min")
+        # Prices are stored in cents: round the bounds inwards to cents (same matches),
+        # so an exponent such as 1e-100000 never reaches the database (Postgres overflows).
+        if price_min is not None:
+            price_min = price_min.quantize(CENT, rounding=ROUND_CEILING)
+        if price_max is not None:
+            price_max = price_max.quantize(CENT, rounding=ROUND_FLOOR)
         return cls(
             query=query,
             category_id=_positive_int(data, "category"),
@@ -242,6 +249,15 @@ def search_products(*, params: SearchParams, shopper: Shopper) -> SearchResult:
         ranked = get_personalizer().rank_search(
             shopper=shopper, query=params.query, candidates=candidates
         )
+        # Only the candidates, each once: a plugged-in personalizer cannot add products
+        # that the query and filters exclude.
+        allowed = {c.product_id for c in candidates}
+        kept = []
+        for item in ranked:
+            if item.product_id in allowed:
+                allowed.discard(item.product_id)
+                kept.append(item)
+        ranked = kept
         personalized = True
         page_items = ranked[start:end]
         if len(page_items) < params.page_size and end > len(ranked):

@@ -35,7 +35,9 @@ def shopper_from_request(request: HttpRequest, *, create_session: bool = False) 
 
 
 def _with_products(items):
-    products = {p.pk: p for p in products_in_order(product_ids=[i.product_id for i in items])}
+    ids = [i.product_id for i in items]
+    # A plugged-in personalizer may name inactive products; never show those.
+    products = {p.pk: p for p in products_in_order(product_ids=ids) if p.is_active}
     return [(products[i.product_id], i) for i in items if i.product_id in products]
 
 
@@ -117,16 +119,18 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     shopper = shopper_from_request(request, create_session=True)
     position = request.GET.get("pos", "")
-    if position.isdigit() and len(position) < 7:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() rejects.
+    if _is_ascii_number(position, max_digits=6):
         search_event = request.GET.get("sid", "")
         event_record(
             shopper=shopper,
             event_type=EventType.CLICK,
             product_id=product.pk,
-            query=request.GET.get("q", "")[:500],
+            # Postgres text cannot hold NUL; the query is the shopper's free text.
+            query=request.GET.get("q", "").replace("\x00", "")[:500],
             position=int(position),
             context={"search_event_id": int(search_event)}
-            if search_event.isdigit() and len(search_event) < 19
+            if _is_ascii_number(search_event, max_digits=18)
             else {},
         )
     event_record(shopper=shopper, event_type=EventType.VIEW, product_id=product.pk)
@@ -134,3 +138,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
         get_personalizer().similar(product_id=product.pk, shopper=shopper, limit=SIMILAR_ITEMS)
     )
     return render(request, "shop/product.html", {"product": product, "similar": similar})
+
+
+def _is_ascii_number(value: str, *, max_digits: int) -> bool:
+    return 0 < len(value) <= max_digits and value.isascii() and value.isdigit()

@@ -16,8 +16,9 @@ from shop.importers import ImportReport, RowError
 class ErrorReport:
     """Writes each row error to stderr (above the progress bar) and to an optional CSV."""
 
-    def __init__(self, errors_path: str | None, *, echo_limit: int = 200):
+    def __init__(self, errors_path: str | None, *, stream, echo_limit: int = 200):
         self.count = 0
+        self.stream = stream
         self.echo_limit = echo_limit
         self._file = None
         self._writer = None
@@ -29,11 +30,15 @@ class ErrorReport:
     def __call__(self, error: RowError) -> None:
         self.count += 1
         if self.count <= self.echo_limit:
-            tqdm.write(f"error: {error}", file=sys.stderr)
+            self._echo(f"error: {error}")
         elif self.count == self.echo_limit + 1:
-            tqdm.write("error: ... further errors not shown (see --errors FILE)", file=sys.stderr)
+            self._echo("error: ... further errors not shown (see --errors FILE)")
         if self._writer:
             self._writer.writerow([error.file, error.line, error.field, error.reason])
+
+    def _echo(self, line: str) -> None:
+        with tqdm.external_write_mode(file=sys.stderr):
+            self.stream.write(line)
 
     def close(self) -> None:
         if self._file:

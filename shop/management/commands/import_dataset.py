@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["path"])
-        errors = ErrorReport(options["errors"])
+        errors = ErrorReport(options["errors"], stream=self.stderr)
         quiet = options["no_progress"]
         if options["dataset"] == "amazon-beauty":
             for name in ("items.tsv", "interactions.tsv", "sequences.tsv"):

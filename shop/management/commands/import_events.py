@@ -30,7 +30,7 @@ class Command(BaseCommand):
             tz = zone(options["timezone"])
         except Exception:
             raise CommandError(f"unknown time zone {options['timezone']!r}") from None
-        errors = ErrorReport(options["errors"])
+        errors = ErrorReport(options["errors"], stream=self.stderr)
         with progress_rows(
             read_rows(path, fmt=options["format"]),
             total=count_lines(path),

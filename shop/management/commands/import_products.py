@@ -22,7 +22,7 @@ class Command(BaseCommand):
         missing = check_columns(path, ["sku", "title"], fmt=options["format"])
         if missing:
             raise CommandError(f"{path.name}: missing required column(s): {', '.join(missing)}")
-        errors = ErrorReport(options["errors"])
+        errors = ErrorReport(options["errors"], stream=self.stderr)
         with progress_rows(
             read_rows(path, fmt=options["format"]),
             total=count_lines(path),
