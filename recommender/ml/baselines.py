@@ -1,0 +1,258 @@
+"""Baselines, scored by the same evaluator; also the cold-start fallbacks.
+
+- `Popularity`: training event counts.
+- `RecentPopularity`: counts with an exponential time decay.
+- `ItemTransitions`: item-to-item "j follows i within a few steps" counts (item-kNN),
+  scored from the user's last items.
+- `TitleTfidf`: TF-IDF cosine similarity of titles (and attribute ids) to the user's
+  recent items; works for items nobody has interacted with yet.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .data import N_RESERVED, Batch, ItemFeatures, SequenceData, Vocabulary, tokenize
+from .metrics import evaluate
+from .scoring import Recommender, reasons_from_similarity
+
+
+class _Base(Recommender):
+    def __init__(self, train: SequenceData, max_len: int = 50, n_gap_buckets: int = 16) -> None:
+        self.item_vocab: Vocabulary = train.item_vocab
+        self.event_vocab: Vocabulary = train.event_vocab
+        self.max_len = max_len
+        self.n_gap_buckets = n_gap_buckets
+        self.n_items = len(train.item_vocab)
+        self.counts = train.item_counts().astype(np.float64)
+
+
+class Popularity(_Base):
+    """Most interacted-with items first."""
+
+    name = "popularity"
+
+    def __init__(self, train: SequenceData, **kw: Any) -> None:
+        super().__init__(train, **kw)
+        self._scores = np.log1p(self.counts).astype(np.float32)
+
+    def score(self, batch: Batch) -> np.ndarray:
+        return np.broadcast_to(self._scores, (len(batch.items), self.n_items))
+
+
+class RecentPopularity(_Base):
+    """Popularity where an event weighs 2^(-age / half_life_days) (age from the last event).
+
+    Without timestamps the age is measured in events of the (ordered) data instead.
+    """
+
+    name = "recent_popularity"
+
+    def __init__(self, train: SequenceData, half_life_days: float = 90.0, **kw: Any) -> None:
+        super().__init__(train, **kw)
+        self.half_life_days = half_life_days
+        items = np.concatenate(train.items) if len(train) else np.zeros(0, dtype=np.int32)
+        if train.timestamps is not None and len(items):
+            times = np.concatenate(train.timestamps)
+            age = (times.max() - times) / 86400.0
+            half = half_life_days
+        else:
+            age = np.arange(len(items))[::-1].astype(np.float64)
+            half = max(len(items) / 10.0, 1.0)
+        w = np.exp2(-age / half)
+        scores = np.zeros(self.n_items)
+        np.add.at(scores, items, w)
+        # Plain popularity breaks ties between items with (almost) no recent events.
+        self._scores = (scores + 1e-6 * np.log1p(self.counts)).astype(np.float32)
+
+    def score(self, batch: Batch) -> np.ndarray:
+        return np.broadcast_to(self._scores, (len(batch.items), self.n_items))
+
+
+def _history_matrix(items: np.ndarray, n_items: int, decay: float, last: int) -> sp.csr_matrix:
+    """(users, n_items) sparse weights decay^age of each user's last `last` items."""
+    hist = items[:, -last:]
+    n_users, width = hist.shape
+    age = np.arange(width)[::-1]
+    w = np.broadcast_to(decay**age, hist.shape)
+    mask = hist > 0
+    rows = np.broadcast_to(np.arange(n_users)[:, None], hist.shape)
+    return sp.csr_matrix((w[mask], (rows[mask], hist[mask])), shape=(n_users, n_items))
+
+
+class ItemTransitions(_Base):
+    """Item-to-item transitions (item-kNN over sequences).
+
+    C[i, j] sums 1/d over training pairs where j follows i at distance d <= window,
+    plus `backward` times the same for j preceding i. Rows are normalised by
+    deg(i)^row_norm and columns by count(j)^col_norm. A user scores
+    sum_m decay^m C[h_-m, :] over the last `last` history items, plus a tiny
+    popularity term that breaks ties among unconnected items.
+    """
+
+    name = "item_transitions"
+
+    def __init__(
+        self,
+        train: SequenceData,
+        window: int = 3,
+        backward: float = 0.3,
+        decay: float = 0.6,
+        row_norm: float = 0.5,
+        col_norm: float = 0.0,
+        last: int = 10,
+        **kw: Any,
+    ) -> None:
+        super().__init__(train, **kw)
+        self.params = dict(window=window, backward=backward, decay=decay, row_norm=row_norm, col_norm=col_norm, last=last)
+        self.decay, self.last = decay, last
+        rows, cols, vals = [], [], []
+        for seq in train.items:
+            for d in range(1, window + 1):
+                if len(seq) > d:
+                    rows.append(seq[:-d])
+                    cols.append(seq[d:])
+                    vals.append(np.full(len(seq) - d, 1.0 / d))
+                    if backward:
+                        rows.append(seq[d:])
+                        cols.append(seq[:-d])
+                        vals.append(np.full(len(seq) - d, backward / d))
+        n = self.n_items
+        if rows:
+            c = sp.csr_matrix(
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+            )
+        else:
+            c = sp.csr_matrix((n, n))
+        c.sum_duplicates()
+        deg = np.asarray(c.sum(axis=1)).ravel()
+        r = np.where(deg > 0, deg ** (-row_norm), 0.0)
+        col = np.where(self.counts > 0, self.counts ** (-col_norm), 0.0)
+        self.matrix = sp.csr_matrix(sp.diags(r) @ c @ sp.diags(col))
+        self._tiebreak = (1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)).astype(np.float32)
+
+    def score(self, batch: Batch) -> np.ndarray:
+        h = _history_matrix(batch.items, self.n_items, self.decay, self.last)
+        return (h @ self.matrix).toarray().astype(np.float32) + self._tiebreak
+
+    def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
+        m = self.matrix
+
+        def sim(hist: np.ndarray, rec: np.ndarray) -> np.ndarray:
+            u, k = rec.shape
+            width = hist.shape[1]
+            hh = np.broadcast_to(hist[:, None, :], (u, k, width)).ravel()
+            rr = np.broadcast_to(rec[:, :, None], (u, k, width)).ravel()
+            vals = np.asarray(m[hh, rr]).reshape(u, k, width)
+            return vals * (self.decay ** np.arange(width)[::-1])
+
+        return reasons_from_similarity(batch.items, recommended, sim, recent=self.last)
+
+
+class TitleTfidf(_Base):
+    """Content similarity: TF-IDF of title tokens and attribute ids, cosine to recent items."""
+
+    name = "title_tfidf"
+
+    def __init__(
+        self,
+        train: SequenceData,
+        titles: dict[Any, str | None] | None = None,
+        attributes: dict[Any, Sequence[Any]] | None = None,
+        decay: float = 0.6,
+        last: int = 10,
+        **kw: Any,
+    ) -> None:
+        super().__init__(train, **kw)
+        self.decay, self.last = decay, last
+        titles = titles or {}
+        attributes = attributes or {}
+        docs = []
+        for raw in train.item_vocab.values:
+            toks = tokenize(titles.get(raw)) + [f"attr:{a}" for a in attributes.get(raw, ())]
+            docs.append(toks)
+        vocab: dict[str, int] = {}
+        rows, cols = [], []
+        for i, toks in enumerate(docs, N_RESERVED):
+            for t in toks:
+                rows.append(i)
+                cols.append(vocab.setdefault(t, len(vocab)))
+        n = self.n_items
+        x = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, max(len(vocab), 1)))
+        x.sum_duplicates()
+        df = np.asarray((x > 0).sum(axis=0)).ravel()
+        idf = np.log((1 + n) / (1 + df)) + 1.0
+        x = sp.csr_matrix(x @ sp.diags(idf))
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        self.x = sp.csr_matrix(sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0)) @ x)
+        self.xt = sp.csr_matrix(self.x.T)
+        self._tiebreak = (1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)).astype(np.float32)
+
+    @classmethod
+    def from_features(cls, train: SequenceData, features: ItemFeatures, **kw: Any) -> TitleTfidf:
+        """Builds the model from encoded `ItemFeatures` instead of raw titles."""
+        titles = {
+            raw: " ".join(str(t) for t in features.token_vocab.decode(features.tokens[i][features.tokens[i] > 0]))
+            for i, raw in enumerate(train.item_vocab.values, N_RESERVED)
+        }
+        attrs = {
+            raw: features.attribute_vocab.decode(features.attributes[i][features.attributes[i] > 0])
+            for i, raw in enumerate(train.item_vocab.values, N_RESERVED)
+        }
+        return cls(train, titles, attrs, **kw)
+
+    def score(self, batch: Batch) -> np.ndarray:
+        h = _history_matrix(batch.items, self.n_items, self.decay, self.last)
+        profile = h @ self.x
+        return (profile @ self.xt).toarray().astype(np.float32) + self._tiebreak
+
+    def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
+        def sim(hist: np.ndarray, rec: np.ndarray) -> np.ndarray:
+            u, k = rec.shape
+            width = hist.shape[1]
+            a = self.x[hist.ravel()]
+            b = self.x[rec.ravel()]
+            out = np.zeros((u, k, width))
+            for i in range(u):
+                out[i] = (b[i * k : (i + 1) * k] @ a[i * width : (i + 1) * width].T).toarray()
+            return out
+
+        return reasons_from_similarity(batch.items, recommended, sim, recent=self.last)
+
+
+def tune(
+    make: Any,
+    grid: dict[str, Sequence[Any]],
+    split_train: SequenceData,
+    val_targets: np.ndarray,
+    rows: np.ndarray,
+    max_len: int = 50,
+) -> tuple[dict[str, Any], float]:
+    """Grid search of a baseline's parameters on validation NDCG@10 (history excluded).
+
+    Args:
+        make: Callable(**params) -> Recommender, fitted on the training portion.
+        grid: Parameter name -> values.
+        split_train: Validation inputs.
+        val_targets: Validation targets.
+        rows: Users to evaluate (a subset keeps the search quick).
+        max_len: History length.
+
+    Returns:
+        (best parameters, their validation NDCG@10).
+    """
+    best: tuple[dict[str, Any], float] = ({}, -1.0)
+    names = list(grid)
+    for values in itertools.product(*(grid[n] for n in names)):
+        params = dict(zip(names, values, strict=True))
+        model = make(**params)
+        m = evaluate(model, split_train, val_targets, rows, max_len=max_len, modes=("history_excluded",), ks=(10,))
+        score = m["history_excluded"]["ndcg@10"]
+        if score > best[1]:
+            best = (params, score)
+    return best

@@ -1,0 +1,105 @@
+"""The one frozen hyperparameter record of the recommender core.
+
+A `ModelConfig` is passed explicitly to every function that needs it and is saved
+next to the trained weights, so an artifact always says how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyperparameters of the sequential transformer and of its training.
+
+    Attributes:
+        max_len: Number of most recent events the model reads per user.
+        dim: Width of item vectors and of the transformer.
+        n_blocks: Number of causal self-attention blocks.
+        n_heads: Attention heads per block.
+        dropout: Dropout on embeddings, attention outputs and feed-forward outputs.
+        attention_dropout: Dropout on the attention weights.
+        learning_rate: Adam learning rate.
+        batch_size: Users per training step.
+        max_epochs: Upper bound on epochs; early stopping usually ends sooner.
+        patience: Evaluations without a better validation NDCG@10 before stopping.
+        eval_every: Epochs between two validation evaluations.
+        max_train_seconds: Wall-clock budget of `fit`; training stops (and keeps the
+            best weights) when it is spent. 0 means no budget.
+        loss: "full" (cross-entropy over every item) or "sampled" (cross-entropy over
+            the target and `n_negatives` uniformly sampled items, shared by the batch).
+        n_negatives: Negatives per step for the sampled loss.
+        use_titles / use_attributes / use_price: Which side features the item tower fuses.
+        use_events / use_time_gaps: Which per-event embeddings are added to the input.
+        max_title_tokens: Title tokens kept per item (first occurrences).
+        max_attributes: Attribute ids kept per item.
+        min_token_count: Title tokens that occur in fewer items are dropped.
+        n_gap_buckets: Buckets of the log2(days) gap embedding (0 = padding,
+            1 = first event or unknown, 2 = same day, 3.. = log2 of the gap in days).
+        id_dropout: Probability, per item and step, of replacing an item's id embedding
+            by the out-of-vocabulary one; it trains the tower for unseen items.
+        weight_decay: Decoupled weight decay (AdamW) if > 0.
+        seed: Seed of every random generator used by training.
+        mixed_precision: "auto" (float16 on a GPU only), "on" or "off".
+        jit_compile: "auto" (XLA on a GPU only), "on" or "off".
+        eval_batch_size: Users per scoring batch.
+    """
+
+    max_len: int = 50
+    dim: int = 64
+    n_blocks: int = 2
+    n_heads: int = 1
+    dropout: float = 0.5
+    attention_dropout: float = 0.2
+    learning_rate: float = 2e-3
+    batch_size: int = 256
+    max_epochs: int = 200
+    patience: int = 5
+    eval_every: int = 2
+    max_train_seconds: float = 1500.0
+    loss: str = "sampled"
+    n_negatives: int = 2048
+    use_titles: bool = True
+    use_attributes: bool = True
+    use_price: bool = True
+    use_events: bool = True
+    use_time_gaps: bool = True
+    max_title_tokens: int = 16
+    max_attributes: int = 8
+    min_token_count: int = 2
+    n_gap_buckets: int = 16
+    id_dropout: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 42
+    mixed_precision: str = "auto"
+    jit_compile: str = "auto"
+    eval_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("full", "sampled"):
+            raise ValueError(f"loss must be 'full' or 'sampled', not {self.loss!r}")
+        if self.dim % self.n_heads:
+            raise ValueError("dim must be divisible by n_heads")
+        for name in ("mixed_precision", "jit_compile"):
+            if getattr(self, name) not in ("auto", "on", "off"):
+                raise ValueError(f"{name} must be 'auto', 'on' or 'off'")
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """Returns a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
+        """Builds a config, ignoring keys this version does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,369 @@
+"""Sequence data, vocabularies, the leave-last-out split and item side features.
+
+Everything here takes plain Python/NumPy values and returns NumPy arrays. Ids seen
+by the models are *internal* indices: 0 is padding, 1 is out-of-vocabulary, real
+values start at 2. `Vocabulary` maps between raw ids (ints or strings, as the caller
+uses them) and internal indices.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+PAD = 0
+OOV = 1
+N_RESERVED = 2
+SECONDS_PER_DAY = 86400
+
+
+class Vocabulary:
+    """Raw value <-> internal index, with padding (0) and out-of-vocabulary (1) reserved."""
+
+    def __init__(self, values: Iterable[Hashable] = ()) -> None:
+        self.values: list[Any] = []
+        self.index: dict[Any, int] = {}
+        for value in values:
+            self.add(value)
+
+    def add(self, value: Hashable) -> int:
+        if value not in self.index:
+            self.index[value] = len(self.values) + N_RESERVED
+            self.values.append(value)
+        return self.index[value]
+
+    def __len__(self) -> int:
+        """Size of the index space, reserved ids included."""
+        return len(self.values) + N_RESERVED
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.index
+
+    def encode(self, values: Iterable[Hashable]) -> np.ndarray:
+        """Internal ids of `values`; unknown values map to OOV."""
+        return np.fromiter((self.index.get(v, OOV) for v in values), dtype=np.int32)
+
+    def decode(self, ids: Iterable[int]) -> list[Any]:
+        """Raw values of internal ids; padding and OOV decode to None."""
+        return [self.values[i - N_RESERVED] if i >= N_RESERVED else None for i in ids]
+
+    def to_json(self) -> list[Any]:
+        return list(self.values)
+
+    @classmethod
+    def from_json(cls, values: list[Any]) -> Vocabulary:
+        return cls(values)
+
+
+def gap_buckets(timestamps: np.ndarray | None, length: int, n_buckets: int) -> np.ndarray:
+    """Bucketed time gap to the previous event, per event.
+
+    0 is padding, 1 marks the first event (or unknown times), 2 the same day, and
+    3.. log2 of the gap in days, capped at `n_buckets - 1`.
+    """
+    if timestamps is None or len(timestamps) != length or not np.all(np.isfinite(timestamps)):
+        return np.ones(length, dtype=np.int32)
+    days = np.diff(np.asarray(timestamps, dtype=np.float64)) / SECONDS_PER_DAY
+    days = np.maximum(days, 0.0)
+    out = np.ones(length, dtype=np.int32)
+    same = days < 1.0
+    out[1:][same] = 2
+    out[1:][~same] = np.minimum(3 + np.floor(np.log2(np.maximum(days[~same], 1.0))), n_buckets - 1)
+    return out
+
+
+class Batch(NamedTuple):
+    """Left-padded model inputs, shape (users, length), internal ids."""
+
+    items: np.ndarray
+    events: np.ndarray
+    gaps: np.ndarray
+
+
+@dataclass
+class SequenceData:
+    """Per-user, time-ordered event sequences in internal ids.
+
+    Attributes:
+        users: Raw user ids, in order of first appearance.
+        items: Per user, int32 internal item ids in time order.
+        events: Per user, int32 internal event-type ids.
+        timestamps: Per user, event times in seconds (float64), or None if unknown.
+        item_vocab: Item vocabulary (shared with the item features).
+        event_vocab: Event-type vocabulary.
+    """
+
+    users: list[Any]
+    items: list[np.ndarray]
+    events: list[np.ndarray]
+    timestamps: list[np.ndarray] | None
+    item_vocab: Vocabulary
+    event_vocab: Vocabulary
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def lengths(self) -> np.ndarray:
+        return np.array([len(s) for s in self.items], dtype=np.int64)
+
+    def truncate(self, n_last: int) -> SequenceData:
+        """The same users with their last `n_last` events removed."""
+        cut = (lambda a: a[: max(len(a) - n_last, 0)]) if n_last else (lambda a: a)
+        return SequenceData(
+            users=self.users,
+            items=[cut(a) for a in self.items],
+            events=[cut(a) for a in self.events],
+            timestamps=None if self.timestamps is None else [cut(a) for a in self.timestamps],
+            item_vocab=self.item_vocab,
+            event_vocab=self.event_vocab,
+        )
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> SequenceData:
+        rows = list(rows)
+        return SequenceData(
+            users=[self.users[r] for r in rows],
+            items=[self.items[r] for r in rows],
+            events=[self.events[r] for r in rows],
+            timestamps=None if self.timestamps is None else [self.timestamps[r] for r in rows],
+            item_vocab=self.item_vocab,
+            event_vocab=self.event_vocab,
+        )
+
+    def batch(self, rows: Sequence[int] | np.ndarray, max_len: int, n_gap_buckets: int) -> Batch:
+        """Left-padded inputs of some users, truncated to their last `max_len` events.
+
+        The width is the longest kept sequence of the batch (at most `max_len`), so
+        batches of short histories cost less.
+        """
+        rows = list(rows)
+        width = max(1, min(max_len, max((len(self.items[r]) for r in rows), default=1)))
+        items = np.zeros((len(rows), width), dtype=np.int32)
+        events = np.zeros_like(items)
+        gaps = np.zeros_like(items)
+        for i, r in enumerate(rows):
+            seq = self.items[r]
+            n = len(seq)
+            times = None if self.timestamps is None else self.timestamps[r]
+            g = gap_buckets(times, n, n_gap_buckets)
+            k = min(n, width)
+            if k:
+                items[i, width - k :] = seq[n - k :]
+                events[i, width - k :] = self.events[r][n - k :]
+                gaps[i, width - k :] = g[n - k :]
+        return Batch(items, events, gaps)
+
+    def item_counts(self) -> np.ndarray:
+        """Number of events per internal item id (length = item vocabulary size)."""
+        counts = np.zeros(len(self.item_vocab), dtype=np.int64)
+        if self.items:
+            np.add.at(counts, np.concatenate(self.items), 1)
+        return counts
+
+
+def build_sequence_data(
+    user_ids: Sequence[Any],
+    item_ids: Sequence[Any],
+    timestamps: Sequence[float] | None = None,
+    event_types: Sequence[Any] | None = None,
+    item_vocab: Vocabulary | None = None,
+    event_vocab: Vocabulary | None = None,
+) -> SequenceData:
+    """Groups flat, ordered event rows into per-user sequences.
+
+    The rows must already be in time order per user (ties broken by the caller, e.g.
+    by an event sequence number); this function never re-sorts, because timestamps
+    of day resolution cannot order same-day events.
+
+    Args:
+        user_ids: Raw user id per event.
+        item_ids: Raw item id per event.
+        timestamps: Event times in seconds, or None.
+        event_types: Event type per event (e.g. "view", "cart", "purchase"), or None
+            (every event is then "event").
+        item_vocab: Vocabulary to use; items it lacks are added (pass the catalogue's
+            vocabulary so item features and sequences agree).
+        event_vocab: Vocabulary of event types; likewise extended.
+    """
+    item_vocab = item_vocab if item_vocab is not None else Vocabulary()
+    event_vocab = event_vocab if event_vocab is not None else Vocabulary()
+    if event_types is None:
+        event_types = ["event"] * len(user_ids)
+    order: dict[Any, list[int]] = {}
+    for row, user in enumerate(user_ids):
+        order.setdefault(user, []).append(row)
+    users = list(order)
+    items, events, times = [], [], []
+    for user in users:
+        rows = order[user]
+        items.append(np.array([item_vocab.add(item_ids[r]) for r in rows], dtype=np.int32))
+        events.append(np.array([event_vocab.add(event_types[r]) for r in rows], dtype=np.int32))
+        if timestamps is not None:
+            times.append(np.array([timestamps[r] for r in rows], dtype=np.float64))
+    return SequenceData(
+        users=users,
+        items=items,
+        events=events,
+        timestamps=times if timestamps is not None else None,
+        item_vocab=item_vocab,
+        event_vocab=event_vocab,
+    )
+
+
+@dataclass
+class LeaveLastOutSplit:
+    """The time-ordered leave-last-out split.
+
+    `train` holds every user's events but the last two. Validation reads
+    `val_inputs` (= train) and predicts `val_targets` (the second-to-last item); test
+    reads `test_inputs` (everything but the last event) and predicts `test_targets`.
+    `users_eval` are the rows with at least 3 events, the only ones evaluated.
+    """
+
+    train: SequenceData
+    val_inputs: SequenceData
+    val_targets: np.ndarray
+    test_inputs: SequenceData
+    test_targets: np.ndarray
+    users_eval: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def leave_last_out(data: SequenceData) -> LeaveLastOutSplit:
+    """Splits each user's sequence: test = last item, validation = second-to-last."""
+    lengths = data.lengths()
+    keep = np.flatnonzero(lengths >= 3)
+    train = data.truncate(2)
+    test_inputs = data.truncate(1)
+    val_targets = np.array([data.items[r][-2] if lengths[r] >= 2 else PAD for r in range(len(data))], dtype=np.int32)
+    test_targets = np.array([data.items[r][-1] if lengths[r] >= 1 else PAD for r in range(len(data))], dtype=np.int32)
+    return LeaveLastOutSplit(
+        train=train,
+        val_inputs=train,
+        val_targets=val_targets,
+        test_inputs=test_inputs,
+        test_targets=test_targets,
+        users_eval=keep,
+    )
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokenize(title: str | None) -> list[str]:
+    """Lower-cased alphanumeric tokens of a title, in order, without repeats."""
+    if not title:
+        return []
+    seen: dict[str, None] = {}
+    for token in _TOKEN.findall(title.lower()):
+        if len(token) > 1 or token.isdigit():
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+@dataclass
+class ItemFeatures:
+    """Side features of every item, aligned with the item vocabulary.
+
+    Attributes:
+        tokens: (n_items, max_title_tokens) int32 title-token ids, 0-padded.
+        attributes: (n_items, max_attributes) int32 attribute ids (brand, category,
+            ...), 0-padded.
+        prices: (n_items,) int32 price bucket ids; 0 = unknown.
+        token_vocab: Title-token vocabulary.
+        attribute_vocab: Attribute vocabulary.
+        n_price_buckets: Number of price bucket ids, 0 included.
+    """
+
+    tokens: np.ndarray
+    attributes: np.ndarray
+    prices: np.ndarray
+    token_vocab: Vocabulary
+    attribute_vocab: Vocabulary
+    n_price_buckets: int
+
+    def encode_item(
+        self,
+        title: str | None,
+        attribute_ids: Iterable[Any] = (),
+        price_bucket: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Feature ids of one (possibly new) item; unknown tokens/attributes are dropped."""
+        toks = [self.token_vocab.index[t] for t in tokenize(title) if t in self.token_vocab]
+        attrs = [self.attribute_vocab.index[a] for a in attribute_ids if a in self.attribute_vocab]
+        tok_row = np.zeros(self.tokens.shape[1], dtype=np.int32)
+        attr_row = np.zeros(self.attributes.shape[1], dtype=np.int32)
+        tok_row[: len(toks[: len(tok_row)])] = toks[: len(tok_row)]
+        attr_row[: len(attrs[: len(attr_row)])] = attrs[: len(attr_row)]
+        price = int(price_bucket) if price_bucket and 0 < int(price_bucket) < self.n_price_buckets else 0
+        return tok_row, attr_row, price
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token_vocab": self.token_vocab.to_json(),
+            "attribute_vocab": self.attribute_vocab.to_json(),
+            "n_price_buckets": self.n_price_buckets,
+        }
+
+
+def build_item_features(
+    item_vocab: Vocabulary,
+    titles: dict[Any, str | None] | None = None,
+    attributes: dict[Any, Sequence[Any]] | None = None,
+    price_buckets: dict[Any, int | None] | None = None,
+    max_title_tokens: int = 16,
+    max_attributes: int = 8,
+    min_token_count: int = 2,
+) -> ItemFeatures:
+    """Feature arrays for every item of `item_vocab` (missing features stay 0).
+
+    Args:
+        item_vocab: The item vocabulary the sequences use.
+        titles: Raw item id -> title (None or "" when unknown).
+        attributes: Raw item id -> attribute ids (brand, category, ...).
+        price_buckets: Raw item id -> price bucket 1..n (None or 0 when unknown).
+        max_title_tokens: Tokens kept per title.
+        max_attributes: Attribute ids kept per item.
+        min_token_count: Tokens in fewer titles than this are dropped (they cannot
+            generalise to other items).
+    """
+    titles = titles or {}
+    attributes = attributes or {}
+    price_buckets = price_buckets or {}
+    n = len(item_vocab)
+    tokenized = {i: tokenize(titles.get(raw)) for i, raw in enumerate(item_vocab.values, N_RESERVED)}
+    df = Counter(t for toks in tokenized.values() for t in toks)
+    token_vocab = Vocabulary(sorted(t for t, c in df.items() if c >= min_token_count))
+    attribute_vocab = Vocabulary(
+        sorted({a for raw in item_vocab.values for a in attributes.get(raw, ())}, key=str)
+    )
+    tokens = np.zeros((n, max_title_tokens), dtype=np.int32)
+    attrs = np.zeros((n, max_attributes), dtype=np.int32)
+    prices = np.zeros(n, dtype=np.int32)
+    for i, raw in enumerate(item_vocab.values, N_RESERVED):
+        ids = [token_vocab.index[t] for t in tokenized[i] if t in token_vocab][:max_title_tokens]
+        tokens[i, : len(ids)] = ids
+        a_ids = [attribute_vocab.index[a] for a in attributes.get(raw, ())][:max_attributes]
+        attrs[i, : len(a_ids)] = a_ids
+        p = price_buckets.get(raw)
+        prices[i] = int(p) if p and int(p) > 0 else 0
+    n_price = int(prices.max()) + 1 if n else 1
+    return ItemFeatures(tokens, attrs, prices, token_vocab, attribute_vocab, max(n_price, 1))
+
+
+def log_bucket(values: Sequence[float | None], n_buckets: int = 10) -> dict[int, int]:
+    """Helper for callers with prices: 1-based log-spaced buckets of known prices."""
+    known = [v for v in values if v is not None and v > 0]
+    if not known:
+        return {}
+    lo, hi = math.log(min(known)), math.log(max(known))
+    span = max(hi - lo, 1e-9)
+    return {
+        i: 1 + min(n_buckets - 1, int((math.log(v) - lo) / span * n_buckets))
+        for i, v in enumerate(values)
+        if v is not None and v > 0
+    }

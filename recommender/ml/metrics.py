@@ -1,0 +1,202 @@
+"""One evaluator for every model: full ranking, optional 99-negatives protocol.
+
+A model is anything with `score(batch: Batch) -> (users, n_items) float array` over
+internal item ids (columns 0 and 1, padding and OOV, are never ranked).
+
+Ranks are pessimistic: an item tied with the target counts as ranked above it, so a
+model that gives many items the same score (a count-based baseline) is not flattered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from .data import N_RESERVED, Batch, SequenceData
+
+SEGMENTS = {"cold": (0, 3), "warm": (4, 10), "hot": (11, 1 << 62)}
+MODES = ("history_excluded", "no_exclusion")
+
+
+class Scorer(Protocol):
+    def score(self, batch: Batch) -> np.ndarray: ...
+
+
+def ranks_from_scores(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target among the row's scores (ties count against).
+
+    A target whose score is -inf (excluded) gets the rank n_columns (a miss).
+    """
+    rows = np.arange(len(targets))
+    t = scores[rows, targets][:, None]
+    greater = (scores > t).sum(axis=1)
+    ties = (scores == t).sum(axis=1) - 1
+    ranks = greater + ties
+    ranks[~np.isfinite(t[:, 0])] = scores.shape[1]
+    return ranks
+
+
+def hit_rate(ranks: np.ndarray, k: int) -> float:
+    return float(np.mean(ranks < k)) if len(ranks) else 0.0
+
+
+def ndcg(ranks: np.ndarray, k: int) -> float:
+    """NDCG@k with one relevant item: 1/log2(rank+2) inside the top k."""
+    if not len(ranks):
+        return 0.0
+    gains = np.where(ranks < k, 1.0 / np.log2(ranks.astype(np.float64) + 2.0), 0.0)
+    return float(gains.mean())
+
+
+def mrr(ranks: np.ndarray) -> float:
+    return float(np.mean(1.0 / (ranks.astype(np.float64) + 1.0))) if len(ranks) else 0.0
+
+
+def rank_metrics(ranks: np.ndarray, ks: Sequence[int]) -> dict[str, Any]:
+    """HR, NDCG, Precision, Recall @k and MRR from target ranks (one target per user)."""
+    out: dict[str, Any] = {"users": len(ranks)}
+    for k in ks:
+        hr = hit_rate(ranks, k)
+        out[f"hr@{k}"] = hr
+        out[f"ndcg@{k}"] = ndcg(ranks, k)
+        out[f"precision@{k}"] = hr / k
+        out[f"recall@{k}"] = hr
+    out["mrr"] = mrr(ranks)
+    return out
+
+
+def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k best scores per row, best first."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def mask_history(scores: np.ndarray, histories: Sequence[np.ndarray]) -> None:
+    """Sets the scores of each user's earlier items to -inf, in place."""
+    rows = np.concatenate([np.full(len(h), i) for i, h in enumerate(histories)]) if histories else []
+    cols = np.concatenate(histories) if histories else []
+    if len(rows):
+        scores[rows.astype(np.int64), np.asarray(cols, dtype=np.int64)] = -np.inf
+
+
+def evaluate(
+    model: Scorer,
+    inputs: SequenceData,
+    targets: np.ndarray,
+    rows: Sequence[int] | np.ndarray | None = None,
+    *,
+    max_len: int = 50,
+    n_gap_buckets: int = 16,
+    ks: Sequence[int] = (10, 20),
+    modes: Sequence[str] = MODES,
+    item_counts: np.ndarray | None = None,
+    sampled_negatives: int = 0,
+    seed: int = 0,
+    batch_size: int = 1024,
+) -> dict[str, dict[str, Any]]:
+    """Scores every evaluated user against all items and aggregates the metrics.
+
+    Args:
+        model: The scorer.
+        inputs: Histories the model reads (e.g. split.test_inputs).
+        targets: Internal target item id per row of `inputs`.
+        rows: Rows to evaluate (default: all rows with a target).
+        max_len: History length the batches are truncated to.
+        n_gap_buckets: Gap buckets of the batches (see `data.gap_buckets`).
+        ks: Cut-offs.
+        modes: "history_excluded" (the user's earlier items are not ranked) and/or
+            "no_exclusion".
+        item_counts: Training events per item, for the popularity-bias metric.
+        sampled_negatives: If > 0, also report the old sampled protocol (target vs
+            this many uniformly drawn items the user has not interacted with), under
+            the key "sampled".
+        seed: Seed of the negative sampling.
+        batch_size: Users per scoring batch.
+
+    Returns:
+        {mode: metrics}; metrics hold users, hr@k, ndcg@k, precision@k, recall@k, mrr,
+        coverage@k, popularity_bias@k, segments {cold, warm, hot} and maybe sampled.
+        popularity_bias@k is the mean training count of recommended items divided by
+        the mean training count of all items (1.0 = no popularity bias).
+    """
+    if rows is None:
+        rows = np.flatnonzero(targets >= N_RESERVED)
+    rows = np.asarray(rows, dtype=np.int64)
+    n_items = len(inputs.item_vocab)
+    kmax = max(ks)
+    ranks = {m: np.zeros(len(rows), dtype=np.int64) for m in modes}
+    sranks = {m: np.zeros(len(rows), dtype=np.int64) for m in modes}
+    covered = {m: {k: np.zeros(n_items, dtype=bool) for k in ks} for m in modes}
+    rec_pop = {m: {k: 0.0 for k in ks} for m in modes}
+    counts = item_counts.astype(np.float64) if item_counts is not None else None
+    mean_count = counts[N_RESERVED:].mean() if counts is not None and n_items > N_RESERVED else 1.0
+    rng = np.random.default_rng(seed)
+    for start in range(0, len(rows), batch_size):
+        idx = rows[start : start + batch_size]
+        batch = inputs.batch(idx, max_len, n_gap_buckets)
+        base = np.asarray(model.score(batch), dtype=np.float32).copy()
+        base[:, :N_RESERVED] = -np.inf
+        tgt = targets[idx].astype(np.int64)
+        for mode in modes:
+            scores = base.copy() if mode == "history_excluded" and len(modes) > 1 else base
+            if mode == "history_excluded":
+                mask_history(scores, [inputs.items[r] for r in idx])
+            sl = slice(start, start + len(idx))
+            ranks[mode][sl] = ranks_from_scores(scores, tgt)
+            top = top_k_indices(scores, kmax)
+            for k in ks:
+                covered[mode][k][top[:, :k].ravel()] = True
+                if counts is not None:
+                    rec_pop[mode][k] += counts[top[:, :k]].mean(axis=1).sum()
+            if sampled_negatives:
+                sranks[mode][sl] = _sampled_ranks(scores, tgt, inputs, idx, sampled_negatives, rng)
+    lengths = inputs.lengths()[rows]
+    out: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        m = rank_metrics(ranks[mode], ks)
+        for k in ks:
+            m[f"coverage@{k}"] = float(covered[mode][k][N_RESERVED:].mean()) if n_items > N_RESERVED else 0.0
+            if counts is not None and len(rows):
+                m[f"popularity_bias@{k}"] = float(rec_pop[mode][k] / len(rows) / max(mean_count, 1e-12))
+        m["segments"] = {}
+        for name, (lo, hi) in SEGMENTS.items():
+            sel = (lengths >= lo) & (lengths <= hi)
+            seg = rank_metrics(ranks[mode][sel], ks)
+            if sampled_negatives:
+                seg["sampled"] = rank_metrics(sranks[mode][sel], (10,))
+            m["segments"][name] = seg
+        if sampled_negatives:
+            m["sampled"] = rank_metrics(sranks[mode], (10,))
+            m["sampled"]["negatives"] = sampled_negatives
+        out[mode] = m
+    return out
+
+
+def _sampled_ranks(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    inputs: SequenceData,
+    idx: np.ndarray,
+    n_neg: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Rank of the target among itself and `n_neg` items the user never interacted with."""
+    n_items = scores.shape[1]
+    out = np.zeros(len(idx), dtype=np.int64)
+    for i, r in enumerate(idx):
+        seen = set(inputs.items[r].tolist())
+        seen.add(int(targets[i]))
+        negs: list[int] = []
+        while len(negs) < n_neg:
+            draw = rng.integers(N_RESERVED, n_items, size=2 * n_neg)
+            negs.extend(int(d) for d in draw if d not in seen)
+        negs = negs[:n_neg]
+        t = scores[i, targets[i]]
+        neg = scores[i, negs]
+        # The history mask may have set the target to -inf; then it is a miss.
+        out[i] = n_neg if not np.isfinite(t) else int((neg >= t).sum())
+    return out

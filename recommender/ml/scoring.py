@@ -1,0 +1,226 @@
+"""Top-K scoring shared by the transformer and the baselines.
+
+Every recommender implements `score(batch) -> (users, n_items)` over internal ids
+and `reasons(batch, recommended) -> (users, k)` internal history item ids (0 = no
+reason). `Recommender.top_k` adds the masks (the user's history, items that cannot
+be sold, per-user exclusions) and maps raw ids in and out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .data import N_RESERVED, Batch, SequenceData, Vocabulary
+from .metrics import top_k_indices
+
+
+def encode_histories(
+    histories: Sequence[Sequence[Any]],
+    item_vocab: Vocabulary,
+    event_vocab: Vocabulary,
+    timestamps: Sequence[Sequence[float]] | None = None,
+    events: Sequence[Sequence[Any]] | None = None,
+) -> SequenceData:
+    """Raw histories (item ids in time order) -> SequenceData; unknown ids become OOV.
+
+    Unknown event types map to the first known one (a model has no embedding for
+    them); missing event types likewise.
+    """
+    default_event = event_vocab.values[0] if event_vocab.values else "event"
+    items, evs, times = [], [], []
+    for u, hist in enumerate(histories):
+        items.append(item_vocab.encode(hist))
+        raw_events = events[u] if events is not None else [default_event] * len(hist)
+        evs.append(
+            np.array([event_vocab.index.get(e, event_vocab.index.get(default_event, 1)) for e in raw_events], dtype=np.int32)
+        )
+        if timestamps is not None:
+            times.append(np.asarray(timestamps[u], dtype=np.float64))
+    return SequenceData(
+        users=list(range(len(histories))),
+        items=items,
+        events=evs,
+        timestamps=times if timestamps is not None else None,
+        item_vocab=item_vocab,
+        event_vocab=event_vocab,
+    )
+
+
+class Recommender:
+    """Base of every model: masks, top-K and raw-id mapping.
+
+    Subclasses set `item_vocab`, `event_vocab`, `max_len`, `n_gap_buckets` and
+    implement `score`; `reasons` is optional.
+    """
+
+    name = "recommender"
+    kind = "baseline"
+    item_vocab: Vocabulary
+    event_vocab: Vocabulary
+    max_len: int = 50
+    n_gap_buckets: int = 16
+
+    def score(self, batch: Batch) -> np.ndarray:
+        raise NotImplementedError
+
+    def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
+        """History item (internal id) that contributed most to each recommendation."""
+        return np.zeros_like(recommended)
+
+    def top_k_data(
+        self,
+        data: SequenceData,
+        k: int = 10,
+        rows: Sequence[int] | np.ndarray | None = None,
+        exclude_history: bool = True,
+        item_mask: np.ndarray | None = None,
+        exclude_per_user: Sequence[np.ndarray] | None = None,
+        with_reasons: bool = True,
+        batch_size: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-K in internal ids for rows of encoded data.
+
+        Args:
+            data: Encoded histories.
+            k: Items per user.
+            rows: Rows of `data` to score (default all).
+            exclude_history: Never recommend an item of the user's history.
+            item_mask: (n_items,) bool over internal ids, True = never recommend
+                (inactive, out of stock).
+            exclude_per_user: Per scored row, extra internal ids to exclude.
+            with_reasons: Also compute the reason item per recommendation.
+            batch_size: Users scored per matrix product.
+
+        Returns:
+            (items, scores, reasons), each (users, k); excluded slots (when fewer
+            than k items remain) have item 0 and score -inf.
+        """
+        rows = np.arange(len(data)) if rows is None else np.asarray(rows, dtype=np.int64)
+        k = min(k, len(self.item_vocab) - N_RESERVED)
+        out_items = np.zeros((len(rows), k), dtype=np.int32)
+        out_scores = np.zeros((len(rows), k), dtype=np.float32)
+        out_reasons = np.zeros((len(rows), k), dtype=np.int32)
+        for start in range(0, len(rows), batch_size):
+            idx = rows[start : start + batch_size]
+            batch = data.batch(idx, self.max_len, self.n_gap_buckets)
+            scores = np.array(self.score(batch), dtype=np.float32)
+            scores[:, :N_RESERVED] = -np.inf
+            if item_mask is not None:
+                scores[:, np.asarray(item_mask, dtype=bool)] = -np.inf
+            if exclude_history:
+                for i, r in enumerate(idx):
+                    scores[i, data.items[r]] = -np.inf
+            if exclude_per_user is not None:
+                for i in range(len(idx)):
+                    extra = exclude_per_user[start + i]
+                    if len(extra):
+                        scores[i, np.asarray(extra, dtype=np.int64)] = -np.inf
+            top = top_k_indices(scores, k)
+            top_scores = np.take_along_axis(scores, top, axis=1)
+            top = np.where(np.isfinite(top_scores), top, 0).astype(np.int32)
+            sl = slice(start, start + len(idx))
+            out_items[sl] = top
+            out_scores[sl] = top_scores
+            if with_reasons:
+                out_reasons[sl] = np.where(top > 0, self.reasons(batch, top), 0)
+        return out_items, out_scores, out_reasons
+
+    def top_k(
+        self,
+        histories: Sequence[Sequence[Any]],
+        k: int = 10,
+        *,
+        timestamps: Sequence[Sequence[float]] | None = None,
+        events: Sequence[Sequence[Any]] | None = None,
+        exclude_history: bool = True,
+        exclude_items: Iterable[Any] = (),
+        exclude_per_user: Sequence[Iterable[Any]] | None = None,
+    ) -> tuple[list[list[Any]], np.ndarray, list[list[Any]]]:
+        """Top-K recommendations for a batch of users, in raw ids.
+
+        Args:
+            histories: Per user, raw item ids in time order (oldest first).
+            k: Items per user.
+            timestamps: Per user, event times in seconds (optional).
+            events: Per user, event types (optional).
+            exclude_history: Never recommend an item of the user's history.
+            exclude_items: Raw ids never to recommend (inactive, out of stock).
+            exclude_per_user: Per user, raw ids never to recommend to that user
+                (already bought outside the history given, ...).
+
+        Returns:
+            (item_ids, scores, reason_item_ids): per user, k raw item ids best
+            first (fewer if the masks leave fewer items), a (users, k) score array,
+            and per recommendation the raw id of the history item that contributed
+            most (None if the model has no per-item reason).
+        """
+        data = encode_histories(histories, self.item_vocab, self.event_vocab, timestamps, events)
+        mask = np.zeros(len(self.item_vocab), dtype=bool)
+        ids = self.item_vocab.encode(list(exclude_items))
+        mask[ids[ids >= N_RESERVED]] = True
+        per_user = None
+        if exclude_per_user is not None:
+            per_user = [self.item_vocab.encode(list(x)) for x in exclude_per_user]
+            per_user = [x[x >= N_RESERVED] for x in per_user]
+        items, scores, reasons = self.top_k_data(
+            data, k, exclude_history=exclude_history, item_mask=mask, exclude_per_user=per_user
+        )
+        decoded, why = [], []
+        for row_items, row_reasons in zip(items, reasons, strict=True):
+            keep = row_items >= N_RESERVED
+            decoded.append(self.item_vocab.decode(row_items[keep]))
+            why.append(self.item_vocab.decode(row_reasons[keep]))
+        return decoded, scores, why
+
+
+def reasons_from_similarity(
+    batch_items: np.ndarray, recommended: np.ndarray, similarity: Any, recent: int = 20
+) -> np.ndarray:
+    """Reason = the history item most similar to the recommended one.
+
+    Args:
+        batch_items: (users, length) history internal ids, left-padded.
+        recommended: (users, k) internal ids.
+        similarity: Callable (history_ids (u, m), rec_ids (u, k)) -> (u, k, m) array.
+        recent: Only the most recent items of each history are considered.
+    """
+    hist = batch_items[:, -recent:]
+    sim = np.asarray(similarity(hist, recommended), dtype=np.float64)
+    sim = np.where((hist > 0)[:, None, :], sim, -np.inf)
+    best = np.argmax(sim, axis=2)
+    out = np.take_along_axis(hist, best, axis=1) if best.size else np.zeros_like(recommended)
+    has_history = (hist > 0).any(axis=1)[:, None]
+    return np.where(has_history, out, 0).astype(np.int32)
+
+
+class Blend(Recommender):
+    """Weighted sum of per-user standardised scores of several recommenders.
+
+    Each model's row of scores is centred and scaled to unit variance before
+    weighting, so weights are comparable across models. Reasons come from the first
+    model.
+    """
+
+    kind = "transformer"
+
+    def __init__(self, models: Sequence[Recommender], weights: Sequence[float], name: str = "blend") -> None:
+        first = models[0]
+        self.models, self.weights, self.name = list(models), list(weights), name
+        self.item_vocab, self.event_vocab = first.item_vocab, first.event_vocab
+        self.max_len, self.n_gap_buckets = first.max_len, first.n_gap_buckets
+
+    def score(self, batch: Batch) -> np.ndarray:
+        total = None
+        for model, w in zip(self.models, self.weights, strict=True):
+            s = np.array(model.score(batch), dtype=np.float32)[:, N_RESERVED:]
+            s = (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
+            total = w * s if total is None else total + w * s
+        out = np.full((len(batch.items), len(self.item_vocab)), -np.inf, dtype=np.float32)
+        out[:, N_RESERVED:] = total
+        return out
+
+    def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
+        return self.models[0].reasons(batch, recommended)
