@@ -62,7 +62,12 @@ if RECOMMENDER_ENABLED and _recommender_importable:
 
 # The shop's personalization plug point (see shop/personalization.py). The default is
 # the shop's own non-personalized implementation; the recommender plugs in here.
-SHOP_PERSONALIZER = env.str("SHOP_PERSONALIZER", default="shop.personalization.DefaultPersonalizer")
+SHOP_PERSONALIZER = env.str(
+    "SHOP_PERSONALIZER",
+    default="recommender.personalizer.RecommenderPersonalizer"
+    if "recommender" in INSTALLED_APPS
+    else "shop.personalization.DefaultPersonalizer",
+)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -167,6 +172,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {"recommender.tasks.train": {"queue": "training"}}
+# With a broker down, enqueueing fails fast (the caller falls back) instead of hanging.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

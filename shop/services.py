@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -12,6 +14,9 @@ from django.utils import timezone
 from shop.models import Event, Product
 from shop.personalization import Shopper
 from shop.selectors import EVENT_WEIGHTS
+from shop.signals import events_recorded
+
+logger = logging.getLogger(__name__)
 
 PRODUCT_CHUNK = 5000
 
@@ -49,7 +54,26 @@ def event_record(
     weight = EVENT_WEIGHTS.get(event_type, 0)
     if product_id and weight:
         Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
+    events_recorded_notify(events=[event])
     return event
+
+
+def events_recorded_notify(*, events) -> None:
+    """Tell listeners (the recommender's real-time refresh) once the events are committed."""
+    user_ids = {e.user_id for e in events if e.user_id}
+    session_ids = {e.session_id for e in events if not e.user_id and e.session_id}
+    event_types = {e.event_type for e in events}
+    if not (user_ids or session_ids):
+        return
+
+    def send() -> None:
+        for receiver, response in events_recorded.send_robust(
+            sender=Event, user_ids=user_ids, session_ids=session_ids, event_types=event_types
+        ):
+            if isinstance(response, Exception):
+                logger.error("events_recorded receiver %r failed: %r", receiver, response)
+
+    transaction.on_commit(send)
 
 
 def product_popularity_refresh(*, product_ids: Iterable[int] | None = None) -> int:

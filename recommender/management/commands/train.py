@@ -1,0 +1,82 @@
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from recommender import services
+from recommender.models import TrainingRun
+
+
+class Command(BaseCommand):
+    help = "Train a model on the shop's events (in process with a progress bar, or --async via Celery)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--async", action="store_true", dest="run_async", help="queue it for a Celery worker"
+        )
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a model parameter, e.g. --set max_epochs=20",
+        )
+        parser.add_argument(
+            "--activate", choices=["if_better", "always", "never"], default="if_better"
+        )
+
+    def handle(self, *args, **options):
+        parameters = {"activate": options["activate"]}
+        for item in options["set"]:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise CommandError(f"--set {item!r}: expected KEY=VALUE")
+            try:
+                parameters[key] = json.loads(value)
+            except json.JSONDecodeError:
+                parameters[key] = value
+        from recommender.pipeline import model_config
+
+        try:
+            model_config(parameters)
+        except (ValueError, TypeError) as exc:
+            raise CommandError(str(exc)) from None
+        run = services.training_run_create(parameters=parameters, trigger="command")
+        if options["run_async"]:
+            services.training_run_enqueue(run=run)
+            self.stdout.write(f"Queued training run {run.pk}; follow it in the admin.")
+            return
+        bar = tqdm(desc="training", unit="step", file=sys.stderr)
+        original = services._Progress.__call__
+
+        def with_bar(progress, report):
+            if report.get("steps"):
+                bar.total = report["steps"]
+            bar.n = report.get("step", bar.n)
+            bar.set_postfix(
+                epoch=report.get("epoch"),
+                loss=f"{report.get('loss') or 0:.3f}",
+                val=report.get("val_ndcg@10"),
+            )
+            bar.refresh()
+            return original(progress, report)
+
+        services._Progress.__call__ = with_bar
+        try:
+            version = services.training_run_execute(run_id=run.pk)
+        except Exception as exc:
+            raise CommandError(f"training run {run.pk} failed: {exc}") from exc
+        finally:
+            services._Progress.__call__ = original
+            bar.close()
+        run.refresh_from_db()
+        if version is None:
+            raise CommandError(f"training run {run.pk} ended {run.status}: {run.error}")
+        version.refresh_from_db()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Model v{version.pk}: holdout NDCG@10 {version.holdout_ndcg:.4f} on {version.device}"
+                f" ({'active' if version.is_active else 'not active'}); run {run.pk} {TrainingRun.Status(run.status).label}"
+            )
+        )

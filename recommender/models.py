@@ -1,0 +1,142 @@
+"""What the recommender learns and serves: training runs, model versions, cached top-K."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TrainingRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="Overrides of the model config."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger = models.CharField(
+        max_length=20, default="manual", help_text="manual, schedule or command"
+    )
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # Progress, updated by the worker while it trains.
+    epoch = models.PositiveIntegerField(default=0)
+    step = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    validation_ndcg = models.FloatField("validation NDCG@10", null=True, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+    log_tail = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    # Timings.
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per phase.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one run trains at a time; a crashed worker's run is reaped by its
+            # stale heartbeat (services.training_runs_reap_stale), freeing the slot.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="running"), name="one_training_run_at_a_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Training run {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+
+class ModelVersion(models.Model):
+    run = models.OneToOneField(
+        TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version"
+    )
+    artifact_path = models.CharField(max_length=500, help_text="Artifact directory.")
+    config = models.JSONField(default=dict)
+    metrics = models.JSONField(
+        default=dict, help_text="Holdout metrics of the model and the baselines."
+    )
+    holdout_ndcg = models.FloatField("holdout NDCG@10", null=True, blank=True)
+    event_count = models.PositiveBigIntegerField(default=0)
+    user_count = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0)
+    data_cutoff = models.DateTimeField(null=True, blank=True, help_text="Newest event used.")
+    device = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    refused_reason = models.TextField(
+        blank=True, help_text="Why activation was refused, if it was."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Model v{self.pk}{' (active)' if self.is_active else ''}"
+
+
+class UserRecommendation(models.Model):
+    """A shopper's cached top-K from one model version (Redis keeps a copy in front)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    # [[product_id, score, reason_product_id or null], ...], best first.
+    items = models.JSONField(default=list)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["model_version"], name="userrec_version_idx")]
+
+    def __str__(self) -> str:
+        return f"Top-{len(self.items)} of user {self.user_id}"
+
+
+class RefreshRun(models.Model):
+    """One fan-out refresh of every shopper's cached top-K."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="refreshes"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chunks = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+    users_per_second = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Refresh {self.pk} of {self.model_version}"

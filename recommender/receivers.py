@@ -1,0 +1,30 @@
+"""Reacts to the shop's signals: a new view, cart or purchase re-scores that shopper."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.dispatch import receiver
+
+from shop.signals import events_recorded
+
+logger = logging.getLogger(__name__)
+
+REFRESHING_EVENT_TYPES = {"view", "click", "add_to_cart", "purchase", "rating"}
+
+
+@receiver(events_recorded, dispatch_uid="recommender.refresh_on_events")
+def refresh_on_events(sender, user_ids=(), session_ids=(), event_types=(), **kwargs) -> None:
+    from recommender.tasks import REFRESH_DEBOUNCE_SECONDS, refresh_user
+
+    if not REFRESHING_EVENT_TYPES & set(event_types):
+        return
+    for user_id in user_ids:
+        # Debounce: one pending refresh per shopper, however many events arrive.
+        if cache.add(f"recommender:refresh-pending:{user_id}", 1, timeout=30):
+            try:
+                refresh_user.apply_async(args=[user_id], countdown=REFRESH_DEBOUNCE_SECONDS)
+            except Exception:  # broker down: the nightly refresh catches up
+                cache.delete(f"recommender:refresh-pending:{user_id}")
+                logger.warning("Could not queue a refresh for user %s", user_id, exc_info=True)
