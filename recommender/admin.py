@@ -1,0 +1,246 @@
+"""Staff tooling: start, follow and cancel training; compare, activate and roll back
+model versions; inspect a shopper's cached top-K."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from recommender import services, serving
+from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status",
+        "trigger",
+        "requested_by",
+        "epoch",
+        "loss",
+        "validation_ndcg",
+        "device",
+        "created_at",
+        "duration",
+        "version_link",
+    )
+    list_filter = ("status", "trigger")
+    list_select_related = ("requested_by", "model_version")
+    readonly_fields = [f.name for f in TrainingRun._meta.fields] + [
+        "duration",
+        "version_link",
+        "log",
+    ]
+    exclude = ("log_tail",)
+    actions = ("cancel_runs",)
+    change_list_template = "admin/recommender/trainingrun/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # runs are started with the "Train a model" button
+
+    @admin.display(description="duration")
+    def duration(self, obj: TrainingRun) -> str:
+        seconds = obj.duration_seconds
+        return "" if seconds is None else f"{seconds:.0f} s"
+
+    @admin.display(description="model version")
+    def version_link(self, obj: TrainingRun) -> str:
+        version = getattr(obj, "model_version", None)
+        if version is None:
+            return ""
+        url = reverse("admin:recommender_modelversion_change", args=[version.pk])
+        return format_html('<a href="{}">v{}</a>', url, version.pk)
+
+    @admin.display(description="log")
+    def log(self, obj: TrainingRun) -> str:
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.log_tail or "-")
+
+    @admin.action(description="Cancel selected runs", permissions=["change"])
+    def cancel_runs(self, request, queryset):
+        for run in queryset:
+            services.training_run_cancel(run=run)
+        self.message_user(
+            request, "Cancellation requested; running runs stop at their next progress report."
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "start/",
+                self.admin_site.admin_view(require_POST(self.start_view)),
+                name="recommender_trainingrun_start",
+            )
+        ] + super().get_urls()
+
+    def start_view(self, request):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        run = services.training_run_create(parameters={"activate": "if_better"}, user=request.user)
+        services.training_run_enqueue(run=run)
+        self.message_user(request, f"Training run {run.pk} queued.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
+
+
+def _metric_table(metrics: dict) -> str:
+    rows = [("model (active candidate)", metrics.get("model", {}))] + list(
+        metrics.get("baselines", {}).items()
+    )
+    header = "<tr><th>model</th><th>HR@10</th><th>NDCG@10</th><th>HR@20</th><th>NDCG@20</th><th>MRR</th><th>coverage@10</th><th>NDCG@10 cold / warm / hot</th></tr>"
+
+    def fmt(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                name,
+                fmt(m.get("hr@10")),
+                fmt(m.get("ndcg@10")),
+                fmt(m.get("hr@20")),
+                fmt(m.get("ndcg@20")),
+                fmt(m.get("mrr")),
+                fmt(m.get("coverage@10")),
+                " / ".join(
+                    fmt(m.get("segments", {}).get(s, {}).get("ndcg@10"))
+                    for s in ("cold", "warm", "hot")
+                ),
+            )
+            for name, m in rows
+        ),
+    )
+    return format_html("<table>{}{}</table>", format_html(header), body)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "is_active",
+        "holdout_ndcg",
+        "best_baseline",
+        "event_count",
+        "user_count",
+        "item_count",
+        "device",
+        "created_at",
+        "activated_at",
+    )
+    list_filter = ("is_active",)
+    readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name != "metrics"] + [
+        "holdout_table"
+    ]
+    exclude = ("metrics",)
+    actions = ("activate_version",)
+    change_list_template = "admin/recommender/modelversion/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="best baseline NDCG@10")
+    def best_baseline(self, obj: ModelVersion) -> str:
+        values = [m.get("ndcg@10") or 0 for m in obj.metrics.get("baselines", {}).values()]
+        return f"{max(values):.4f}" if values else ""
+
+    @admin.display(description="holdout metrics (time-ordered leave-last-out, history excluded)")
+    def holdout_table(self, obj: ModelVersion) -> str:
+        return _metric_table(obj.metrics)
+
+    @admin.action(description="Activate the selected version", permissions=["change"])
+    def activate_version(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        version = queryset.get()
+        try:
+            services.model_version_activate(version=version)
+        except serving.ArtifactError as exc:
+            self.message_user(request, f"Model v{version.pk} refused: {exc}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Model v{version.pk} is now active; the cached top-K is being refreshed.",
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "rollback/",
+                self.admin_site.admin_view(require_POST(self.rollback_view)),
+                name="recommender_modelversion_rollback",
+            )
+        ] + super().get_urls()
+
+    def rollback_view(self, request):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            version = services.model_version_rollback()
+        except serving.ArtifactError as exc:
+            self.message_user(request, f"Rollback refused: {exc}", messages.ERROR)
+        else:
+            if version is None:
+                self.message_user(
+                    request, "There is no earlier version to roll back to.", messages.WARNING
+                )
+            else:
+                self.message_user(request, f"Rolled back to model v{version.pk}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:recommender_modelversion_changelist"))
+
+
+@admin.register(UserRecommendation)
+class UserRecommendationAdmin(admin.ModelAdmin):
+    list_display = ("user", "model_version", "size", "computed_at")
+    list_select_related = ("user", "model_version")
+    raw_id_fields = ("user",)
+    search_fields = ("=user__username", "=user__id")
+    readonly_fields = ("user", "model_version", "computed_at", "items_table")
+    exclude = ("items",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="items")
+    def size(self, obj):
+        return len(obj.items)
+
+    @admin.display(description="top-K (product, score, reason)")
+    def items_table(self, obj):
+        from shop.models import Product
+
+        ids = {row[0] for row in obj.items} | {row[2] for row in obj.items if row[2]}
+        titles = dict(Product.objects.filter(pk__in=ids).values_list("pk", "title"))
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                "<li>{} <small>({:.4f}; because of: {})</small></li>",
+                ((titles.get(p, p), s, titles.get(r, "-")) for p, s, r in obj.items),
+            ),
+        )
+
+
+@admin.register(RefreshRun)
+class RefreshRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "model_version",
+        "started_at",
+        "finished_at",
+        "chunks",
+        "users",
+        "users_per_second",
+    )
+    list_select_related = ("model_version",)
+    readonly_fields = [f.name for f in RefreshRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
