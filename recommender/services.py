@@ -202,6 +202,14 @@ def training_run_execute(*, run_id: int) -> ModelVersion | None:
             device=result.device,
             created_by=run.requested_by,
         )
+        progress.log(f"registered model v{version.pk}: holdout NDCG@10 {version.holdout_ndcg:.4f}")
+        if run.parameters.get("activate", "if_better") != "never":
+            activated = model_version_activate_if_better(
+                version=version, force=run.parameters.get("activate") == "always"
+            )
+            progress.log(
+                f"model v{version.pk} {'activated' if activated else 'not activated (the active version is as good or better)'}"
+            )
         TrainingRun.objects.filter(pk=run.pk).update(
             status=TrainingRun.Status.SUCCEEDED,
             finished_at=timezone.now(),
@@ -209,7 +217,6 @@ def training_run_execute(*, run_id: int) -> ModelVersion | None:
             timings=timings,
             heartbeat_at=timezone.now(),
         )
-        progress.log(f"registered model v{version.pk}: holdout NDCG@10 {version.holdout_ndcg:.4f}")
     except TrainingCancelled as exc:
         _finish(run, TrainingRun.Status.CANCELLED, error=str(exc))
         return None
@@ -219,10 +226,6 @@ def training_run_execute(*, run_id: int) -> ModelVersion | None:
             run, TrainingRun.Status.FAILED, error="".join(traceback.format_exception(exc))[-5000:]
         )
         raise
-    if run.parameters.get("activate", "if_better") != "never":
-        model_version_activate_if_better(
-            version=version, force=run.parameters.get("activate") == "always"
-        )
     return version
 
 
