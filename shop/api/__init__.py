@@ -1,0 +1,1 @@
+"""The mobile app's versioned REST API (v1 under /api/v1/); see shop.api.views."""

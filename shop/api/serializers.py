@@ -1,0 +1,209 @@
+"""Serializers of the mobile API (v1): products, search, recommendations, events.
+
+Reading serializers only shape responses. The event batch serializers describe the
+request for the OpenAPI schema; the rows themselves are validated by
+``shop.importers.parse_event``, the same rules as the file importers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from shop.importers import MAX_EVENT_ID, MAX_QUERY, MAX_SESSION, MAX_SKU, MAX_USERNAME
+from shop.models import Brand, Category, Event, EventType, Product
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "path"]
+        read_only_fields = fields
+
+
+class BrandRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """A product as the app shows it. ``price`` is a decimal string, null when unknown."""
+
+    category = CategoryRefSerializer(read_only=True, allow_null=True)
+    brand = BrandRefSerializer(read_only=True, allow_null=True)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=True, allow_null=True, read_only=True
+    )
+    in_stock = serializers.BooleanField(read_only=True)
+    url = serializers.SerializerMethodField(help_text="This product's API resource.")
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "title",
+            "description",
+            "category",
+            "brand",
+            "price",
+            "currency",
+            "in_stock",
+            "image_url",
+            "url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, product: Product) -> str:
+        request = self.context.get("request")
+        return reverse("product-detail", kwargs={"pk": product.pk}, request=request)
+
+
+class ScoredProductSerializer(ProductSerializer):
+    """A product with the score and the human-readable reason it was chosen."""
+
+    score = serializers.SerializerMethodField()
+    reason = serializers.CharField(read_only=True, default="")
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "score", "reason"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DOUBLE)
+    def get_score(self, product) -> float:
+        score = float(getattr(product, "score", 0.0) or 0.0)
+        # A plugged-in personalizer must never make the response invalid JSON.
+        return score if math.isfinite(score) else 0.0
+
+
+# ------------------------------------------------------------------------------ search
+
+
+class FacetValueSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class FacetsSerializer(serializers.Serializer):
+    category = FacetValueSerializer(many=True)
+    brand = FacetValueSerializer(many=True)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    num_pages = serializers.IntegerField()
+    personalized = serializers.BooleanField()
+    results = ScoredProductSerializer(many=True)
+    facets = FacetsSerializer()
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """A 400 answer: the invalid parameters, each with the reason."""
+
+    errors = serializers.DictField(
+        child=serializers.CharField(), help_text="Parameter name to the reason it is invalid."
+    )
+
+
+# ------------------------------------------------------------------------------ events
+
+
+class EventInSerializer(serializers.Serializer):
+    """One event of a batch (documentation only: rows are checked by parse_event)."""
+
+    event_id = serializers.CharField(
+        required=False,
+        max_length=MAX_EVENT_ID,
+        help_text="The client's id of the event; (source, event_id) makes re-sending safe. "
+        "When absent, the row's content is its identity.",
+    )
+    type = serializers.ChoiceField(choices=EventType.choices)
+    sku = serializers.CharField(
+        required=False, max_length=MAX_SKU, help_text="Required except for search events."
+    )
+    value = serializers.FloatField(
+        required=False, allow_null=True, help_text="Rating (1-5, required for ratings) or quantity."
+    )
+    query = serializers.CharField(
+        required=False, max_length=MAX_QUERY, help_text="Required for search events."
+    )
+    position = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    occurred_at = serializers.CharField(
+        help_text="ISO 8601 (e.g. 2024-05-01T13:45:00Z; naive means UTC) or Unix seconds; "
+        "at most a day ahead of the server's clock."
+    )
+    context = serializers.DictField(required=False)
+    session_id = serializers.CharField(
+        required=False,
+        max_length=MAX_SESSION,
+        help_text="Anonymous callers: the app's own anonymous id (default: the session).",
+    )
+    user = serializers.CharField(
+        required=False,
+        max_length=MAX_USERNAME,
+        help_text="External user id. Only staff or holders of shop.add_event may set it; "
+        "ignored for everybody else.",
+    )
+    source = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Only staff or holders of shop.add_event may set it (default: app).",
+    )
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = EventInSerializer(many=True, max_length=500)
+
+
+class RowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(
+        allow_null=True, help_text="The row's index in events; null for the body itself."
+    )
+    field = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class EventBatchResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField(
+        help_text="Rows already stored (or repeated in the batch) with the same event id."
+    )
+    errors = RowErrorSerializer(many=True)
+
+
+class MyEventSerializer(serializers.ModelSerializer):
+    """One of the shopper's own events."""
+
+    event_id = serializers.CharField(source="client_event_id", read_only=True)
+    type = serializers.CharField(source="event_type", read_only=True)
+    product_id = serializers.IntegerField(read_only=True, allow_null=True)
+    sku = serializers.CharField(source="product.sku", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "event_id",
+            "type",
+            "product_id",
+            "sku",
+            "value",
+            "query",
+            "position",
+            "context",
+            "source",
+            "occurred_at",
+        ]
+        read_only_fields = fields
