@@ -27,6 +27,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        from recommender.models import ModelVersion
+
+        if options["if_no_model"] and ModelVersion.objects.filter(is_active=True).exists():
+            self.stdout.write("A model version is active; not training (drop --if-no-model to retrain).")
+            return
         parameters = {"activate": options["activate"]}
         for item in options["set"]:
             key, sep, value = item.partition("=")
