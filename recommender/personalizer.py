@@ -6,6 +6,8 @@ The shop wraps it: an exception here is logged and answered by the shop's defaul
 
 from __future__ import annotations
 
+from django.utils.text import Truncator
+
 from recommender import selectors
 from shop.models import Product
 from shop.personalization import DefaultPersonalizer, Personalizer, ScoredItem
@@ -41,7 +43,7 @@ class RecommenderPersonalizer(Personalizer):
             ScoredItem(
                 product_id=r.product_id,
                 score=r.score,
-                reason=f"Because you liked “{titles[r.reason_product_id][:60]}”"
+                reason=f"Because you showed interest in “{Truncator(titles[r.reason_product_id]).chars(60)}”"
                 if r.reason_product_id in titles
                 else "Picked for you",
                 components={"model": r.score},
