@@ -13,6 +13,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--if-no-model",
+            action="store_true",
+            help="do nothing when a model version is active (make demo)",
+        )
+        parser.add_argument(
             "--async", action="store_true", dest="run_async", help="queue it for a Celery worker"
         )
         parser.add_argument(
