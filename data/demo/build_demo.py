@@ -32,6 +32,10 @@ CATEGORY_RULES = [
 ]
 
 
+# Leading words that describe a product, not a maker.
+GENERIC_WORDS = {"nail", "color", "china", "fake", "new", "professional", "hair", "the", "pro", "natural"}
+
+
 def category_for(title: str) -> str:
     lowered = title.lower()
     for name, pattern in CATEGORY_RULES:
@@ -48,12 +52,19 @@ def brands_by_attribute(items: list[dict]) -> dict[str, str]:
             by_attribute[attribute].append(item["title"])
     names = {}
     for attribute, titles in by_attribute.items():
-        first = collections.Counter(t.split(" ")[0].strip(",-") for t in titles if t)
-        if not first:
-            continue
-        word, count = first.most_common(1)[0]
-        if len(titles) >= 3 and count / len(titles) >= 0.6 and len(word) > 1:
-            names[attribute] = word
+        words = [t.split(" ") for t in titles if t]
+        name = []
+        # The longest run of leading words (up to 3) that most titles share.
+        for position in range(3):
+            counts = collections.Counter(w[position].strip(",-") for w in words if len(w) > position and w[: position] == name)
+            if not counts:
+                break
+            word, count = counts.most_common(1)[0]
+            if len(titles) < 3 or count / len(titles) < 0.6 or len(word) < 2:
+                break
+            name.append(word)
+        if name and name[0].lower() not in GENERIC_WORDS:
+            names[attribute] = " ".join(name)
     return names
 
 
