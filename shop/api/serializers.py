@@ -186,10 +186,18 @@ class EventBatchResultSerializer(serializers.Serializer):
 class MyEventSerializer(serializers.ModelSerializer):
     """One of the shopper's own events."""
 
-    event_id = serializers.CharField(source="client_event_id", read_only=True)
+    event_id = serializers.SerializerMethodField(
+        help_text="The id the app sent (or the server gave)."
+    )
     type = serializers.CharField(source="event_type", read_only=True)
     product_id = serializers.IntegerField(read_only=True, allow_null=True)
     sku = serializers.CharField(source="product.sku", read_only=True, allow_null=True, default=None)
+
+    def get_event_id(self, event: Event) -> str:
+        # Shoppers' ids are stored scoped by the actor ("u42:<id>"); show the app its own id.
+        prefix = f"u{event.user_id}:"
+        identifier = event.client_event_id
+        return identifier[len(prefix) :] if identifier.startswith(prefix) else identifier
 
     class Meta:
         model = Event

@@ -51,6 +51,7 @@ from shop.api.serializers import (
 from shop.importers import (
     EVENT_COLUMNS_ORDER,
     FUTURE_TOLERANCE,
+    MAX_EVENT_ID,
     EventRow,
     RowInvalid,
     insert_events,
@@ -488,6 +489,11 @@ class EventBatchView(ApiView):
             except RowInvalid as exc:
                 errors.append(_row_error(index, exc.field, exc.reason))
                 continue
+            if not privileged:
+                # A shopper's ids are theirs alone: scoped by the actor, another caller
+                # who guesses them cannot make this shopper's events count as duplicates.
+                actor = f"u{user.pk}" if authenticated else f"s{event.session_id}"
+                event.client_event_id = f"{actor}:{event.client_event_id}"[:MAX_EVENT_ID]
             key = (event.source, event.client_event_id)
             if key in seen:
                 duplicates += 1

@@ -418,11 +418,12 @@ def test_anonymous_batch_is_attributed_to_a_new_session(client, catalogue):
     session_key = client.session.session_key
     assert session_key
     events = Event.objects.order_by("client_event_id")
-    assert [e.client_event_id for e in events] == ["e1", "e2", "e3", "e4"]
+    # A shopper's ids are stored scoped by the actor (here the anonymous session).
+    assert [e.client_event_id for e in events] == [f"s{session_key}:e{n}" for n in range(1, 5)]
     assert {(e.user_id, e.session_id, e.source) for e in events} == {(None, session_key, "app")}
-    e3 = events.get(client_event_id="e3")
+    e3 = events.get(client_event_id=f"s{session_key}:e3")
     assert e3.query == "口红 💄" and e3.product_id is None and e3.context == {"results": 2}
-    assert events.get(client_event_id="e4").value == 4.0
+    assert events.get(client_event_id=f"s{session_key}:e4").value == 4.0
 
 
 def test_anonymous_may_name_its_own_session_id_but_never_a_user(client, catalogue):
@@ -538,7 +539,9 @@ def test_a_batch_with_bad_rows_stores_the_good_ones_and_names_the_bad(client, ca
     ]
     assert "NOPE-404" in body["errors"][1]["reason"]
     assert "future" in body["errors"][2]["reason"]
-    assert set(Event.objects.values_list("client_event_id", flat=True)) == {"e1", "e2", "e3", "e4"}
+    assert {
+        i.split(":", 1)[1] for i in Event.objects.values_list("client_event_id", flat=True)
+    } == {"e1", "e2", "e3", "e4"}
 
 
 def test_reposting_a_batch_creates_nothing(client, catalogue):
@@ -843,3 +846,28 @@ def test_the_api_never_imports_the_recommender():
             else:
                 continue
             assert not any(n.split(".")[0] == "recommender" for n in names), source
+
+
+@pytest.mark.django_db
+def test_a_shoppers_event_ids_cannot_be_taken_by_another_caller(client):
+    """Ids are scoped by the actor: another caller's identical ids are separate events."""
+    from tests.factories import ProductFactory, UserFactory
+
+    ProductFactory(sku="SCOPE-1")
+    alice, mallory = UserFactory(), UserFactory()
+    body = {
+        "events": [
+            {
+                "event_id": "e1",
+                "type": "view",
+                "sku": "SCOPE-1",
+                "occurred_at": "2024-01-01T00:00:00Z",
+            }
+        ]
+    }
+    client.force_login(mallory)
+    first = client.post("/api/v1/events/", data=body, content_type="application/json")
+    client.force_login(alice)
+    second = client.post("/api/v1/events/", data=body, content_type="application/json")
+    assert first.json()["created"] == 1 and second.json()["created"] == 1
+    assert Event.objects.filter(user=alice).count() == 1
