@@ -68,9 +68,7 @@ def _result(name: str, kind: str, metrics: dict[str, Any], train_seconds: float,
     res["train_seconds"] = round(train_seconds, 2)
     res["device"] = device
     res["users"] = head["users"]
-    res["segments"] = {
-        seg: {k: v for k, v in vals.items() if k != "sampled" or True} for seg, vals in head["segments"].items()
-    }
+    res["segments"] = head["segments"]
     res["no_exclusion"] = {k: noex.get(k) for k in HEADLINE_KEYS}
     res["no_exclusion"]["segments"] = noex["segments"]
     if "sampled" in head:

@@ -131,8 +131,9 @@ class ItemTransitions(_Base):
             c = sp.csr_matrix((n, n))
         c.sum_duplicates()
         deg = np.asarray(c.sum(axis=1)).ravel()
-        r = np.where(deg > 0, deg ** (-row_norm), 0.0)
-        col = np.where(self.counts > 0, self.counts ** (-col_norm), 0.0)
+        with np.errstate(divide="ignore"):
+            r = np.where(deg > 0, np.maximum(deg, 1e-12) ** (-row_norm), 0.0)
+            col = np.where(self.counts > 0, np.maximum(self.counts, 1e-12) ** (-col_norm), 0.0)
         self.matrix = sp.csr_matrix(sp.diags(r) @ c @ sp.diags(col))
         self._tiebreak = (1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)).astype(np.float32)
 

@@ -31,8 +31,11 @@ class ModelConfig:
         max_train_seconds: Wall-clock budget of `fit`; training stops (and keeps the
             best weights) when it is spent. 0 means no budget.
         loss: "full" (cross-entropy over every item) or "sampled" (cross-entropy over
-            the target and `n_negatives` uniformly sampled items, shared by the batch).
+            the target and `n_negatives` sampled items, shared by the batch).
         n_negatives: Negatives per step for the sampled loss.
+        sampling_alpha: Negatives are drawn with probability proportional to
+            (training count + 1) ** sampling_alpha (0 = uniform), with the logQ
+            correction so the loss still estimates the full softmax.
         use_titles / use_attributes / use_price: Which side features the item tower fuses.
         use_events / use_time_gaps: Which per-event embeddings are added to the input.
         max_title_tokens: Title tokens kept per item (first occurrences).
@@ -63,6 +66,7 @@ class ModelConfig:
     max_train_seconds: float = 1500.0
     loss: str = "sampled"
     n_negatives: int = 2048
+    sampling_alpha: float = 0.0
     use_titles: bool = True
     use_attributes: bool = True
     use_price: bool = True

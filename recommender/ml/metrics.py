@@ -97,6 +97,7 @@ def evaluate(
     sampled_negatives: int = 0,
     seed: int = 0,
     batch_size: int = 1024,
+    with_top_k: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Scores every evaluated user against all items and aggregates the metrics.
 
@@ -116,6 +117,8 @@ def evaluate(
             the key "sampled".
         seed: Seed of the negative sampling.
         batch_size: Users per scoring batch.
+        with_top_k: Compute coverage and popularity bias (needs each user's top-K;
+            early stopping skips it to save time).
 
     Returns:
         {mode: metrics}; metrics hold users, hr@k, ndcg@k, precision@k, recall@k, mrr,
@@ -147,8 +150,8 @@ def evaluate(
                 mask_history(scores, [inputs.items[r] for r in idx])
             sl = slice(start, start + len(idx))
             ranks[mode][sl] = ranks_from_scores(scores, tgt)
-            top = top_k_indices(scores, kmax)
-            for k in ks:
+            top = top_k_indices(scores, kmax) if with_top_k else np.zeros((len(idx), 0), np.int64)
+            for k in ks if with_top_k else ():
                 covered[mode][k][top[:, :k].ravel()] = True
                 if counts is not None:
                     rec_pop[mode][k] += counts[top[:, :k]].mean(axis=1).sum()
@@ -158,7 +161,7 @@ def evaluate(
     out: dict[str, dict[str, Any]] = {}
     for mode in modes:
         m = rank_metrics(ranks[mode], ks)
-        for k in ks:
+        for k in ks if with_top_k else ():
             m[f"coverage@{k}"] = float(covered[mode][k][N_RESERVED:].mean()) if n_items > N_RESERVED else 0.0
             if counts is not None and len(rows):
                 m[f"popularity_bias@{k}"] = float(rec_pop[mode][k] / len(rows) / max(mean_count, 1e-12))

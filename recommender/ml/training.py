@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,16 @@ import numpy as np
 import tensorflow as tf
 
 from .config import ModelConfig
-from .data import N_RESERVED, OOV, Batch, ItemFeatures, LeaveLastOutSplit, SequenceData, Vocabulary, gap_buckets
+from .data import (
+    N_RESERVED,
+    OOV,
+    Batch,
+    ItemFeatures,
+    LeaveLastOutSplit,
+    SequenceData,
+    Vocabulary,
+    gap_buckets,
+)
 from .metrics import evaluate
 from .model import SequentialRecommender
 from .scoring import Recommender, encode_histories, reasons_from_similarity
@@ -40,10 +50,9 @@ def configure_device(config: ModelConfig) -> DeviceInfo:
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         for gpu in gpus:
-            try:
+            # Raises once the runtime is initialised; the current setting then stays.
+            with contextlib.suppress(RuntimeError):
                 tf.config.experimental.set_memory_growth(gpu, True)
-            except RuntimeError:  # already initialised; keep the current setting
-                pass
         try:
             name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
         except Exception:  # details are optional
@@ -95,10 +104,14 @@ class TrainedModel(Recommender):
         self.n_gap_buckets = config.n_gap_buckets
         self._item_vecs: np.ndarray | None = None
         self._user_fn = tf.function(
-            lambda items, events, gaps: tf.cast(self.model((items, events, gaps), training=False), tf.float32),
+            self._user_vectors_graph,
             input_signature=[tf.TensorSpec((None, None), tf.int32)] * 3,
             reduce_retracing=True,
+            autograph=False,
         )
+
+    def _user_vectors_graph(self, items: tf.Tensor, events: tf.Tensor, gaps: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self.model((items, events, gaps), training=False), tf.float32)
 
     # -- vectors ---------------------------------------------------------------
     def item_vectors_internal(self) -> np.ndarray:
@@ -277,6 +290,12 @@ def fit(
     col_bias[:N_RESERVED] = -1e9
     col_bias = tf.constant(col_bias)
     sampler = tf.random.Generator.from_seed(config.seed)
+    # Sampling distribution of negatives (and its logQ correction).
+    q = (counts.astype(np.float64) + 1.0) ** config.sampling_alpha
+    q[:N_RESERVED] = 0.0
+    q /= q.sum()
+    cdf = tf.constant(np.cumsum(q)[N_RESERVED:], tf.float32)
+    log_q = tf.constant(np.log(np.maximum(q, 1e-30) * config.n_negatives), tf.float32)
     dense_positions = device.jit_compile  # XLA wants static shapes: no boolean_mask
 
     def loss_fn(items, events, gaps, targets):
@@ -297,9 +316,16 @@ def fit(
             logits = tf.cast(tf.matmul(h, vecs, transpose_b=True), tf.float32) + col_bias
             labels = y
         else:
-            negs = sampler.uniform([config.n_negatives], N_RESERVED, n_items, dtype=tf.int32)
+            if config.sampling_alpha:
+                draw = sampler.uniform([config.n_negatives], 0.0, 1.0)
+                negs = N_RESERVED + tf.minimum(tf.searchsorted(cdf, draw, side="right"), n_items - N_RESERVED - 1)
+            else:
+                negs = sampler.uniform([config.n_negatives], N_RESERVED, n_items, dtype=tf.int32)
             pos = tf.reduce_sum(tf.cast(h, tf.float32) * tf.cast(tf.gather(vecs, y), tf.float32), -1)
             neg = tf.cast(tf.matmul(h, tf.gather(vecs, negs), transpose_b=True), tf.float32)
+            if config.sampling_alpha:
+                pos = pos - tf.gather(log_q, y)
+                neg = neg - tf.gather(log_q, negs)[None, :]
             neg = tf.where(negs[None, :] == y[:, None], -1e9, neg)
             logits = tf.concat([pos[:, None], neg], axis=1)
             labels = tf.zeros_like(y)
@@ -308,7 +334,7 @@ def fit(
 
     spec = [tf.TensorSpec((None, None), tf.int32)] * 4
 
-    @tf.function(input_signature=spec, jit_compile=device.jit_compile, reduce_retracing=True)
+    @tf.function(input_signature=spec, jit_compile=device.jit_compile, reduce_retracing=True, autograph=False)
     def train_step(items, events, gaps, targets):
         with tf.GradientTape() as tape:
             loss = loss_fn(items, events, gaps, targets)
@@ -357,7 +383,7 @@ def fit(
             val = evaluate(
                 trained, split.val_inputs, split.val_targets, val_rows,
                 max_len=config.max_len, n_gap_buckets=config.n_gap_buckets,
-                ks=(10,), modes=("history_excluded",), batch_size=config.eval_batch_size,
+                ks=(10,), modes=("history_excluded",), batch_size=config.eval_batch_size, with_top_k=False,
             )["history_excluded"]
             record["val_ndcg@10"] = val["ndcg@10"]
             record["val_hr@10"] = val["hr@10"]
