@@ -66,7 +66,7 @@ def training_run_enqueue(*, run: TrainingRun) -> None:
             celery_task_id=result.id or ""
         )
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)  # a failing eager run must not break the page
 
 
 def training_runs_reap_stale(*, now=None) -> int:
@@ -252,7 +252,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     version.refresh_from_db()
     from recommender.tasks import refresh_recommendations
 
-    transaction.on_commit(lambda: refresh_recommendations.delay())
+    transaction.on_commit(lambda: refresh_recommendations.delay(), robust=True)
     return version
 
 

@@ -73,7 +73,7 @@ def events_recorded_notify(*, events) -> None:
             if isinstance(response, Exception):
                 logger.error("events_recorded receiver %r failed: %r", receiver, response)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def product_popularity_refresh(*, product_ids: Iterable[int] | None = None) -> int:

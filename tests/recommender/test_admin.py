@@ -1,0 +1,103 @@
+"""Staff pages of the recommender: runs, versions, cached lists; permissions."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    admin = UserFactory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    return client
+
+
+def test_every_recommender_admin_page_loads(staff_client, active_version, shop_data):
+    run = TrainingRun.objects.create(status="succeeded", log_tail="epoch 1: loss 7.1", device="CPU")
+    active_version.run = run
+    active_version.metrics = {
+        "model": {"ndcg@10": 0.06, "hr@10": 0.1, "segments": {"cold": {"ndcg@10": 0.01}}},
+        "baselines": {"popularity": {"ndcg@10": 0.01}},
+    }
+    active_version.save()
+    UserRecommendation.objects.create(
+        user=shop_data[0], model_version=active_version, items=[[900000, 0.5, 900001]]
+    )
+    RefreshRun.objects.create(model_version=active_version, users=1)
+    for name, pk in (
+        ("trainingrun", run.pk),
+        ("modelversion", active_version.pk),
+        ("userrecommendation", shop_data[0].pk),
+        ("refreshrun", RefreshRun.objects.get().pk),
+    ):
+        assert staff_client.get(reverse(f"admin:recommender_{name}_changelist")).status_code == 200
+        page = staff_client.get(reverse(f"admin:recommender_{name}_change", args=[pk]))
+        assert page.status_code == 200, name
+    version_page = staff_client.get(
+        reverse("admin:recommender_modelversion_change", args=[active_version.pk])
+    )
+    assert b"0.0600" in version_page.content and b"popularity" in version_page.content
+
+
+def test_train_button_queues_a_run_and_a_failing_run_does_not_break_the_page(
+    staff_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("admin:recommender_trainingrun_start"))
+    assert response.status_code == 302
+    run = TrainingRun.objects.get()
+    # Eager mode ran it at once: with no events it failed, and says why.
+    assert run.status == TrainingRun.Status.FAILED and "events to learn from" in run.error
+    assert (
+        staff_client.get(reverse("admin:recommender_trainingrun_change", args=[run.pk])).status_code
+        == 200
+    )
+
+
+def test_train_button_needs_a_post_and_a_staff_member(client):
+    shopper = UserFactory()
+    client.force_login(shopper)
+    assert (
+        client.post(reverse("admin:recommender_trainingrun_start")).status_code == 302
+    )  # to the admin login
+    assert not TrainingRun.objects.exists()
+
+
+def test_staff_without_change_permission_cannot_start_training(client):
+    viewer = UserFactory(is_staff=True)
+    client.force_login(viewer)
+    assert client.post(reverse("admin:recommender_trainingrun_start")).status_code == 403
+    assert not TrainingRun.objects.exists()
+
+
+def test_rollback_button_with_nothing_to_roll_back_says_so(staff_client, active_version):
+    response = staff_client.post(reverse("admin:recommender_modelversion_rollback"), follow=True)
+    assert b"no earlier version" in response.content
+    assert ModelVersion.objects.get(is_active=True) == active_version
+
+
+def test_activate_action_refuses_a_broken_version(staff_client, active_version):
+    broken = ModelVersion.objects.create(artifact_path="/nonexistent", holdout_ndcg=0.9)
+    response = staff_client.post(
+        reverse("admin:recommender_modelversion_changelist"),
+        {"action": "activate_version", "_selected_action": [broken.pk]},
+        follow=True,
+    )
+    assert b"refused" in response.content
+    assert ModelVersion.objects.get(is_active=True) == active_version
+
+
+def test_cancel_action_stops_a_queued_run(staff_client):
+    run = TrainingRun.objects.create()
+    staff_client.post(
+        reverse("admin:recommender_trainingrun_changelist"),
+        {"action": "cancel_runs", "_selected_action": [run.pk]},
+    )
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.CANCELLED
