@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from shop.models import Brand, Category, Event, EventType, Product
@@ -881,28 +881,63 @@ def _existing_keys(events: list[tuple]) -> set[tuple[str, str]]:
 
 
 def _insert_events_copy(events: list[tuple]) -> int:
+    """COPY the rows whose keys are not stored yet straight into the event table.
+
+    The keys already stored are looked up first (one index probe per row), so a fresh
+    batch skips the temporary table and the speculative ON CONFLICT insertion. If a
+    concurrent writer stores one of the keys in between, the COPY fails as a whole and
+    the batch goes through the temporary table with ON CONFLICT DO NOTHING instead.
+    """
     table = Event._meta.db_table
     columns = ", ".join(EVENT_COLUMNS_ORDER)
-    context = EVENT_COLUMNS_ORDER.index("context")
     with transaction.atomic(), connection.cursor() as cursor:
         # A crash can lose at most the last batches, and a re-run restores them
         # (idempotent), so the import does not wait for each commit's WAL flush.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        existing = _existing_keys_postgres(cursor, events)
+        fresh = [row for row in events if (row[_SOURCE], row[_CLIENT_ID]) not in existing]
+        if not fresh:
+            return 0
+        try:
+            with transaction.atomic():
+                _copy_rows(cursor, f"{table} ({columns})", fresh)
+            return len(fresh)
+        except IntegrityError:
+            pass  # a concurrent writer won a race for some keys
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS event_load ON COMMIT DELETE ROWS AS "
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        raw = cursor.cursor  # the psycopg 3 cursor, for COPY
-        with raw.copy(f"COPY event_load ({columns}) FROM STDIN") as copy:
-            for row in events:
-                row = list(row)
-                row[context] = json.dumps(row[context])
-                copy.write_row(row)
+        _copy_rows(cursor, f"event_load ({columns})", fresh)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM event_load "
             "ON CONFLICT (source, client_event_id) DO NOTHING"
         )
         return cursor.rowcount
+
+
+def _copy_rows(cursor, target: str, rows: list[tuple]) -> None:
+    context = EVENT_COLUMNS_ORDER.index("context")
+    with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:  # the psycopg 3 cursor
+        for row in rows:
+            row = list(row)
+            row[context] = json.dumps(row[context])
+            copy.write_row(row)
+
+
+def _existing_keys_postgres(cursor, events: list[tuple]) -> set[tuple[str, str]]:
+    by_source: dict[str, list[str]] = {}
+    for row in events:
+        by_source.setdefault(row[_SOURCE], []).append(row[_CLIENT_ID])
+    keys: set[tuple[str, str]] = set()
+    table = Event._meta.db_table
+    for source, ids in by_source.items():
+        cursor.execute(
+            f"SELECT source, client_event_id FROM {table} WHERE source = %s AND client_event_id = ANY(%s)",
+            [source, ids],
+        )
+        keys.update(cursor.fetchall())
+    return keys
 
 
 def zone(name: str) -> tzinfo:

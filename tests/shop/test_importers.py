@@ -355,3 +355,34 @@ def test_import_outside_a_transaction_keeps_every_row_and_stays_idempotent():
     assert (again.created, again.duplicates) == (0, 3000)
     assert Event.objects.count() == 3000
     assert Product.objects.get(sku="S1").popularity == 3000
+
+
+def test_a_key_stored_by_a_concurrent_writer_falls_back_to_on_conflict(monkeypatch):
+    """Postgres: if a key appears between the lookup and the COPY, nothing is lost or doubled."""
+    from django.db import connection
+
+    from shop import importers
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is Postgres-only")
+    ProductFactory(sku="S1")
+    rows = [
+        (
+            n + 2,
+            {
+                "event_id": f"r{n}",
+                "user": "racer",
+                "sku": "S1",
+                "type": "view",
+                "occurred_at": f"{1700000000 + n}",
+            },
+        )
+        for n in range(10)
+    ]
+    importers.import_event_rows(iter(rows[:4]), file_name="gen", on_error=lambda e: None)
+    monkeypatch.setattr(
+        importers, "_existing_keys_postgres", lambda cursor, events: set()
+    )  # the lookup misses them
+    report = importers.import_event_rows(iter(rows), file_name="gen", on_error=lambda e: None)
+    assert (report.created, report.duplicates) == (6, 4)
+    assert Event.objects.count() == 10
