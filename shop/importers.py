@@ -898,12 +898,14 @@ def _insert_events_copy(events: list[tuple]) -> int:
         fresh = [row for row in events if (row[_SOURCE], row[_CLIENT_ID]) not in existing]
         if not fresh:
             return 0
+        import psycopg
+
         try:
             with transaction.atomic():
                 _copy_rows(cursor, f"{table} ({columns})", fresh)
             return len(fresh)
-        except IntegrityError:
-            pass  # a concurrent writer won a race for some keys
+        except (IntegrityError, psycopg.errors.UniqueViolation):
+            pass  # a concurrent writer won a race for some keys (raw COPY raises psycopg's)
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS event_load ON COMMIT DELETE ROWS AS "
             f"SELECT {columns} FROM {table} WITH NO DATA"
