@@ -423,6 +423,28 @@ def parse_product(row: dict) -> ProductRow:
     )
 
 
+def _parsed_rows(
+    rows: Iterable[tuple[int, dict | RowError]],
+    parse: Callable[[dict], Any],
+    report: ImportReport,
+    on_error: ErrorSink,
+    file_name: str,
+) -> Iterator[tuple[int, Any]]:
+    """(line, parse(row)) for each valid row; unreadable or invalid rows are counted and
+    reported (file, line, field, reason) and skipped."""
+    for line, raw in rows:
+        report.rows += 1
+        if isinstance(raw, RowError):
+            report.failed += 1
+            on_error(raw)
+            continue
+        try:
+            yield line, parse(raw)
+        except RowInvalid as exc:
+            report.failed += 1
+            on_error(RowError(file_name, line, exc.field, exc.reason))
+
+
 class CatalogueCache:
     """Category paths and brand names to ids, created on first sight."""
 
@@ -511,32 +533,24 @@ def import_product_rows(
         report.created += len(batch) - len(existing)
         batch.clear()
 
-    for line, raw in rows:
-        report.rows += 1
-        if isinstance(raw, RowError):
-            report.failed += 1
-            on_error(raw)
-            continue
-        try:
-            parsed = parse_product(raw)
-            product = Product(
-                sku=parsed.sku,
-                title=parsed.title,
-                description=parsed.description,
-                category_id=catalogue.category_id(parsed.category_path),
-                brand_id=catalogue.brand_id(parsed.brand),
-                price=parsed.price,
-                currency=parsed.currency,
-                stock=parsed.stock,
-                is_active=parsed.active,
-                attributes=parsed.attributes,
-                image_url=parsed.image_url,
-                updated_at=timezone.now(),
-            )
-        except RowInvalid as exc:
-            report.failed += 1
-            on_error(RowError(file_name, line, exc.field, exc.reason))
-            continue
+    def to_product(raw: dict) -> tuple[ProductRow, Product]:
+        parsed = parse_product(raw)
+        return parsed, Product(
+            sku=parsed.sku,
+            title=parsed.title,
+            description=parsed.description,
+            category_id=catalogue.category_id(parsed.category_path),
+            brand_id=catalogue.brand_id(parsed.brand),
+            price=parsed.price,
+            currency=parsed.currency,
+            stock=parsed.stock,
+            is_active=parsed.active,
+            attributes=parsed.attributes,
+            image_url=parsed.image_url,
+            updated_at=timezone.now(),
+        )
+
+    for _, (parsed, product) in _parsed_rows(rows, to_product, report, on_error, file_name):
         if parsed.sku in batch:
             report.duplicates += 1  # the later row of the same file wins
         batch[parsed.sku] = product
@@ -742,20 +756,10 @@ def import_event_rows(
             progress(len(batch))
         batch.clear()
 
-    for line, raw in rows:
-        report.rows += 1
-        if isinstance(raw, RowError):
-            report.failed += 1
-            on_error(raw)
-            continue
-        try:
-            parsed = parse_event(
-                raw, default_source=default_source, default_tz=default_tz, latest=latest
-            )
-        except RowInvalid as exc:
-            report.failed += 1
-            on_error(RowError(file_name, line, exc.field, exc.reason))
-            continue
+    def to_event(raw: dict) -> EventRow:
+        return parse_event(raw, default_source=default_source, default_tz=default_tz, latest=latest)
+
+    for line, parsed in _parsed_rows(rows, to_event, report, on_error, file_name):
         key = (parsed.source, parsed.client_event_id)
         if key in seen:
             report.duplicates += 1
