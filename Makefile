@@ -27,7 +27,7 @@ demo-data: install
 
 demo: demo-data
 	$(DEMO_ENV) $(BIN)/python manage.py train --if-no-model --set max_train_seconds=$(DEMO_TRAIN_SECONDS)
-	$(DEMO_ENV) $(BIN)/python manage.py demo_staff
+	$(DEMO_ENV) $(BIN)/python manage.py demo_staff --url http://$(HOST):$(PORT)/admin/
 	@echo "Serving the shop at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

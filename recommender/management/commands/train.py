@@ -1,4 +1,5 @@
 import json
+import logging
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -35,7 +36,9 @@ class Command(BaseCommand):
         from recommender.models import ModelVersion
 
         if options["if_no_model"] and ModelVersion.objects.filter(is_active=True).exists():
-            self.stdout.write("A model version is active; not training (drop --if-no-model to retrain).")
+            self.stdout.write(
+                "A model version is active; not training (drop --if-no-model to retrain)."
+            )
             return
         parameters = {"activate": options["activate"]}
         for item in options["set"]:
@@ -57,21 +60,26 @@ class Command(BaseCommand):
             services.training_run_enqueue(run=run)
             self.stdout.write(f"Queued training run {run.pk}; follow it in the admin.")
             return
-        bar = tqdm(desc="training", unit="step", file=sys.stderr)
+        from recommender.pipeline import model_config as config_for
+
+        bar = tqdm(
+            total=config_for(parameters).max_epochs, desc="training", unit="epoch", file=sys.stderr
+        )
         original = services._Progress.__call__
 
         def with_bar(progress, report):
-            if report.get("steps"):
-                bar.total = report["steps"]
-            bar.n = report.get("step", bar.n)
-            bar.set_postfix(
-                epoch=report.get("epoch"),
-                loss=f"{report.get('loss') or 0:.3f}",
-                val=report.get("val_ndcg@10"),
-            )
-            bar.refresh()
+            if report.get("stage") == "epoch":
+                bar.update(1)
+                bar.set_postfix(
+                    loss=f"{report.get('loss') or 0:.3f}", val_ndcg=report.get("best_val_ndcg@10")
+                )
             return original(progress, report)
 
+        # The bar shows the epochs; the per-epoch log lines go to the run's log tail.
+        ml_logger = logging.getLogger("recommender")
+        level = ml_logger.level
+        if not options["run_async"] and options["verbosity"] < 2:
+            ml_logger.setLevel(logging.WARNING)
         services._Progress.__call__ = with_bar
         try:
             version = services.training_run_execute(run_id=run.pk)
@@ -79,6 +87,7 @@ class Command(BaseCommand):
             raise CommandError(f"training run {run.pk} failed: {exc}") from exc
         finally:
             services._Progress.__call__ = original
+            ml_logger.setLevel(level)
             bar.close()
         run.refresh_from_db()
         if version is None:

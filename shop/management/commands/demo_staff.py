@@ -8,6 +8,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="staff")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/admin/", help="where the admin is served"
+        )
 
     def handle(self, *args, **options):
         User = get_user_model()
@@ -20,6 +23,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Staff account: username={user.username} password={password} "
-                "(admin at http://127.0.0.1:8000/admin/)"
+                f"(admin at {options['url']})"
             )
         )
