@@ -5,11 +5,18 @@ keys, select_related on every list page (tests assert the query counts)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.functional import cached_property
 
-from shop.models import Brand, Category, Event, Product
+from shop.models import Brand, Category, Event, Product, SearchRule, ShopperProfile
+from shop.personalization import Shopper
+from shop.search import SearchInputError, SearchParams, search_products
+
+EXPLAIN_RESULTS = 50
 
 
 class EstimatedCountPaginator(Paginator):
@@ -108,3 +115,85 @@ class EventAdmin(admin.ModelAdmin):
     @admin.display(description="session")
     def session_short(self, obj: Event) -> str:
         return obj.session_id[:8]
+
+
+@admin.register(SearchRule)
+class SearchRuleAdmin(admin.ModelAdmin):
+    """Staff pins, boosts and bans per query; ``explain/`` shows a query's ranking."""
+
+    list_display = ("query", "action", "product", "weight", "is_active", "note")
+    list_select_related = ("product",)
+    list_filter = ("action", "is_active")
+    list_editable = ("weight", "is_active")
+    search_fields = ("^query", "product__title", "=product__sku")
+    raw_id_fields = ("product",)
+    list_per_page = 100
+
+    def get_urls(self):
+        explain = path(
+            "explain/",
+            self.admin_site.admin_view(self.explain_view),
+            name="shop_searchrule_explain",
+        )
+        return [explain, *super().get_urls()]
+
+    def explain_view(self, request):
+        """The ordered results of a query for a chosen shopper, with each score part."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "title": "Explain a search"}
+        query = request.GET.get("q", "")
+        username = request.GET.get("user", "").strip()
+        session_id = request.GET.get("session", "").strip()[:64]
+        context.update(query=query, username=username, session_id=session_id)
+        if "q" in request.GET:
+            user = None
+            if username:
+                user = get_user_model().objects.filter(username=username).first()
+                if user is None:
+                    context["error"] = f"No user named {username!r}."
+            if "error" not in context:
+                try:
+                    params = SearchParams.from_mapping(
+                        {"q": query, "page_size": str(EXPLAIN_RESULTS)}
+                    )
+                    opted_out = bool(
+                        user
+                        and ShopperProfile.objects.filter(
+                            user=user, personalization_opt_out=True
+                        ).exists()
+                    )
+                    shopper = Shopper(
+                        user_id=user.pk if user else None,
+                        session_id=session_id,
+                        personalize=not opted_out,
+                    )
+                    result = search_products(params=params, shopper=shopper)
+                except SearchInputError as error:
+                    context["error"] = f"{error.field}: {error.reason}"
+                else:
+                    names = ["text", "affinity", "popularity", "rules"]
+                    for hit in result.hits:
+                        for name in hit.components:
+                            if name not in names:
+                                names.append(name)
+                    context.update(
+                        result=result,
+                        opted_out=opted_out,
+                        component_names=names,
+                        rows=[
+                            (n, hit, [hit.components.get(c) for c in names])
+                            for n, hit in enumerate(result.hits, start=1)
+                        ],
+                    )
+        return TemplateResponse(request, "admin/shop/search_explain.html", context)
+
+
+@admin.register(ShopperProfile)
+class ShopperProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "personalization_opt_out")
+    list_filter = ("personalization_opt_out",)
+    search_fields = ("=user__username",)
+    raw_id_fields = ("user",)

@@ -226,3 +226,65 @@ class Event(models.Model):
     def __str__(self) -> str:
         actor = f"user {self.user_id}" if self.user_id else f"session {self.session_id[:8]}"
         return f"{self.event_type} by {actor} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SearchRuleAction(models.TextChoices):
+    PIN = "pin", "pin to the top"
+    BOOST = "boost", "boost"
+    BAN = "ban", "ban from results"
+
+
+class SearchRule(models.Model):
+    """A staff rule for one query: pin a product to the top, boost it, or ban it.
+
+    ``query`` is stored normalized (see ``shop.search.normalize_query``): lower-case words
+    joined by single spaces, so "Sanding  Rolls" and "sanding rolls" share their rules.
+    Pins and boosts only reorder products that the query and filters already match; a ban
+    removes the product from the results, the total and the facets.
+    """
+
+    query = models.CharField(max_length=500, db_index=True)
+    product = models.ForeignKey(Product, related_name="search_rules", on_delete=models.CASCADE)
+    action = models.CharField(max_length=8, choices=SearchRuleAction.choices)
+    weight = models.FloatField(
+        default=1.0,
+        help_text="Boost: added to the relevance score (about 0-2). Pin: higher pins first.",
+    )
+    is_active = models.BooleanField("active", default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["query", "action", "-weight"]
+        constraints = [
+            models.UniqueConstraint(fields=["query", "product"], name="searchrule_unique_product"),
+            models.CheckConstraint(condition=~Q(query=""), name="searchrule_query_not_empty"),
+            models.CheckConstraint(
+                condition=Q(action__in=[a.value for a in SearchRuleAction]),
+                name="searchrule_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.product_id} for “{self.query}”"
+
+    def save(self, *args, **kwargs):
+        from shop.search import normalize_query
+
+        self.query = normalize_query(self.query)
+        super().save(*args, **kwargs)
+
+
+class ShopperProfile(models.Model):
+    """Per-shopper preferences the shop honours; today only the personalization opt-out."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, related_name="shopper_profile", on_delete=models.CASCADE
+    )
+    personalization_opt_out = models.BooleanField(
+        default=False,
+        help_text="When set, search and recommendations use the non-personalized order.",
+    )
+
+    def __str__(self) -> str:
+        return f"profile of user {self.user_id}"

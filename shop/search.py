@@ -13,15 +13,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from difflib import SequenceMatcher, get_close_matches
 
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Case, Count, FloatField, IntegerField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from shop.models import Brand, Category, Product
+from shop.models import Brand, Category, Product, SearchRule, SearchRuleAction
 from shop.personalization import ScoredItem, Shopper, get_personalizer
 
 MAX_QUERY_LENGTH = 500
-MAX_TERMS = 8
+MAX_TERMS = 16
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 24
 # How many lexical candidates the personalizer re-orders; deeper pages keep text order.
@@ -32,7 +36,50 @@ SORTS = ("relevance", "price_asc", "price_desc", "newest", "popular")
 # Text relevance weights: a term in the title counts more than in the brand or category.
 TITLE_WEIGHT, BRAND_WEIGHT, CATEGORY_WEIGHT = 3, 2, 1
 
-_TERM_RE = re.compile(r"\w+", re.UNICODE)
+# Letters and digits; "_" splits words as Postgres' parser does.
+_TERM_RE = re.compile(r"[^\W_]+", re.UNICODE)
+# Postgres full-text: the stored, weighted shop_product.search_vector (title A, brand B,
+# category path C, description D; see migration 0002) against an AND of prefix terms.
+TS_CONFIG = "english"
+_PG_MATCH = f"shop_product.search_vector @@ to_tsquery('{TS_CONFIG}', %s)"
+# ts_rank_cd's default weights {D, C, B, A} = {0.1, 0.2, 0.4, 1.0}; 1 = divide by log length.
+_PG_RANK = f"ts_rank_cd(shop_product.search_vector, to_tsquery('{TS_CONFIG}', %s), 1)"
+# "Did you mean": a word at least this similar (difflib ratio) replaces an unknown term.
+SUGGEST_CUTOFF = 0.7
+SUGGEST_MIN_LENGTH = 3
+# pg_trgm word similarity that picks the titles to draw a suggestion's words from.
+TRIGRAM_THRESHOLD = 0.4
+AUTOCOMPLETE_LIMIT = 8
+VOCABULARY_CACHE_SECONDS = 600
+
+
+def normalize_query(query: str) -> str:
+    """Lower-case words joined by single spaces: the key of staff search rules."""
+    return " ".join(t.lower() for t in _TERM_RE.findall(query or ""))[:MAX_QUERY_LENGTH]
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _tsquery(terms: list[str]) -> str:
+    # Terms are letters and digits only, so they cannot inject tsquery operators.
+    return " & ".join(f"{t}:*" for t in terms)
+
+
+def _text_filter(qs, terms: list[str]):
+    """Products matching every term (as a word prefix on Postgres, a substring on SQLite)."""
+    if not terms:
+        return qs
+    if _postgres():
+        return qs.extra(where=[_PG_MATCH], params=[_tsquery(terms)])
+    for term in terms:
+        qs = qs.filter(
+            Q(title__icontains=term)
+            | Q(brand__name__icontains=term)
+            | Q(category__path__icontains=term)
+        )
+    return qs
 
 
 class SearchInputError(ValueError):
@@ -88,6 +135,9 @@ class SearchParams:
             page=_positive_int(data, "page") or 1,
             page_size=min(_positive_int(data, "page_size") or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
         )
+
+    def with_query(self, query: str) -> SearchParams:
+        return SearchParams(**{**self.__dict__, "query": query})
 
     @property
     def terms(self) -> list[str]:
@@ -146,6 +196,10 @@ class SearchResult:
     num_pages: int
     facets: dict[str, list[FacetValue]]
     personalized: bool = False
+    # For a query without results: a spelling that has some ("did you mean").
+    did_you_mean: str = ""
+    # Set when the results shown are those of ``did_you_mean`` (typo tolerance).
+    corrected_query: str = ""
 
     @property
     def has_next(self) -> bool:
@@ -156,14 +210,10 @@ class SearchResult:
         return self.page > 1
 
 
-def _filtered_queryset(params: SearchParams):
-    qs = Product.objects.filter(is_active=True)
-    for term in params.terms:
-        qs = qs.filter(
-            Q(title__icontains=term)
-            | Q(brand__name__icontains=term)
-            | Q(category__path__icontains=term)
-        )
+def _filtered_queryset(params: SearchParams, *, banned: set[int] = frozenset()):
+    qs = _text_filter(Product.objects.filter(is_active=True), params.terms)
+    if banned:
+        qs = qs.exclude(pk__in=banned)
     if params.category_id is not None:
         category = Category.objects.filter(pk=params.category_id).first()
         if category is None:
@@ -185,6 +235,8 @@ def _filtered_queryset(params: SearchParams):
 def _text_score(terms: list[str]):
     if not terms:
         return Value(0, output_field=IntegerField())
+    if _postgres():
+        return RawSQL(_PG_RANK, [_tsquery(terms)], output_field=FloatField())
     parts = []
     for term in terms:
         parts.append(Case(When(title__icontains=term, then=Value(TITLE_WEIGHT)), default=Value(0)))
@@ -218,11 +270,91 @@ def _facets(qs) -> dict[str, list[FacetValue]]:
     }
 
 
-def search_products(*, params: SearchParams, shopper: Shopper) -> SearchResult:
-    """Run a search. Raises SearchInputError for unknown facet values."""
+@dataclass(frozen=True)
+class SearchRules:
+    """The active staff rules for one query."""
+
+    pins: dict[int, float] = field(default_factory=dict)
+    boosts: dict[int, float] = field(default_factory=dict)
+    bans: set[int] = field(default_factory=set)
+
+
+def search_rules_for_query(*, query: str) -> SearchRules:
+    key = normalize_query(query)
+    rules = SearchRules()
+    if not key:
+        return rules
+    for product_id, action, weight in SearchRule.objects.filter(
+        query=key, is_active=True
+    ).values_list("product_id", "action", "weight"):
+        if action == SearchRuleAction.PIN:
+            rules.pins[product_id] = weight
+        elif action == SearchRuleAction.BOOST:
+            rules.boosts[product_id] = weight
+        elif action == SearchRuleAction.BAN:
+            rules.bans.add(product_id)
+    return rules
+
+
+def _apply_rules(
+    ranked: list[ScoredItem], *, rules: SearchRules, in_stock: dict[int, bool]
+) -> list[ScoredItem]:
+    """Business rules over the personalized order: staff pins first (highest weight
+    first), then products in stock before those out of stock. Within a group the
+    personalizer's order stands; a boost adds its weight to the personalizer's score,
+    and when the query has boosts the group is ordered by that boosted score."""
+    out = []
+    boosted = any(item.product_id in rules.boosts for item in ranked)
+    for position, item in enumerate(ranked):
+        boost = rules.boosts.get(item.product_id, 0.0)
+        components = dict(item.components)
+        components["rules"] = boost + (PIN_COMPONENT if item.product_id in rules.pins else 0.0)
+        out.append(
+            (
+                item.product_id not in rules.pins,
+                -rules.pins.get(item.product_id, 0.0),
+                not in_stock.get(item.product_id, True),
+                -(item.score + boost) if boosted else 0.0,
+                position,
+                ScoredItem(
+                    product_id=item.product_id,
+                    score=item.score + boost,
+                    reason=item.reason,
+                    components=components,
+                ),
+            )
+        )
+    out.sort(key=lambda row: row[:5])
+    return [row[5] for row in out]
+
+
+# The "rules" component a pin shows in explain mode (a pin outranks any score).
+PIN_COMPONENT = 1000.0
+
+
+def search_products(
+    *, params: SearchParams, shopper: Shopper, correct_typos: bool = True
+) -> SearchResult:
+    """Run a search. Raises SearchInputError for unknown facet values.
+
+    A query with no results gets a ``did_you_mean`` spelling built from the catalogue's
+    words; when that spelling has results (and ``correct_typos``), they are shown instead,
+    with ``corrected_query`` set.
+    """
     terms = params.terms
-    base = _filtered_queryset(params)
+    rules = search_rules_for_query(query=params.query)
+    base = _filtered_queryset(params, banned=rules.bans)
     total = base.count()
+    if not total and terms and correct_typos:
+        suggestion = did_you_mean(terms=terms)
+        if suggestion:
+            corrected = search_products(
+                params=params.with_query(suggestion), shopper=shopper, correct_typos=False
+            )
+            corrected.params = params
+            corrected.did_you_mean = suggestion
+            corrected.corrected_query = suggestion if corrected.total else ""
+            return corrected
     num_pages = max(1, math.ceil(total / params.page_size))
     page = min(params.page, num_pages)  # an absurd page number shows the last page
     start = (page - 1) * params.page_size
@@ -240,11 +372,12 @@ def search_products(*, params: SearchParams, shopper: Shopper) -> SearchResult:
 
     personalized = False
     if params.sort == "relevance" and start < RERANK_WINDOW and total:
-        window = list(scored.values_list("pk", "text_score")[:RERANK_WINDOW])
-        top = max((s for _, s in window), default=0) or 1
+        window = list(scored.values_list("pk", "text_score", "stock")[:RERANK_WINDOW])
+        top = max((float(s) for _, s, _ in window), default=0.0) or 1.0
+        in_stock = {pk: stock > 0 for pk, _, stock in window}
         candidates = [
-            ScoredItem(product_id=pk, score=s / top, components={"text": s / top})
-            for pk, s in window
+            ScoredItem(product_id=pk, score=float(s) / top, components={"text": float(s) / top})
+            for pk, s, _ in window
         ]
         ranked = get_personalizer().rank_search(
             shopper=shopper, query=params.query, candidates=candidates
@@ -257,13 +390,13 @@ def search_products(*, params: SearchParams, shopper: Shopper) -> SearchResult:
             if item.product_id in allowed:
                 allowed.discard(item.product_id)
                 kept.append(item)
-        ranked = kept
+        ranked = _apply_rules(kept, rules=rules, in_stock=in_stock)
         personalized = True
         page_items = ranked[start:end]
         if len(page_items) < params.page_size and end > len(ranked):
             # The page runs past the re-ranked window: continue in text order.
             tail = list(scored.values_list("pk", "text_score")[max(start, len(ranked)) : end])
-            page_items += [ScoredItem(product_id=pk, score=s / top) for pk, s in tail]
+            page_items += [ScoredItem(product_id=pk, score=float(s) / top) for pk, s in tail]
     else:
         page_items = [
             ScoredItem(product_id=pk, score=float(s))
@@ -289,3 +422,97 @@ def search_products(*, params: SearchParams, shopper: Shopper) -> SearchResult:
         facets=_facets(base),
         personalized=personalized,
     )
+
+
+# ------------------------------------------------------------------ did you mean
+
+
+def _term_matches(term: str) -> bool:
+    return _text_filter(Product.objects.filter(is_active=True), [term]).exists()
+
+
+def _catalogue_vocabulary() -> list[str]:
+    """Words of active titles, brands and category names (SQLite path; cached)."""
+    key = "shop:search:vocabulary"
+    words = cache.get(key)
+    if words is None:
+        seen: set[str] = set()
+        rows = Product.objects.filter(is_active=True).values_list(
+            "title", "brand__name", "category__path"
+        )
+        for row in rows.iterator(chunk_size=2000):
+            for text in row:
+                if text:
+                    seen.update(t.lower() for t in _TERM_RE.findall(text))
+        words = sorted(w for w in seen if len(w) >= SUGGEST_MIN_LENGTH)
+        cache.set(key, words, VOCABULARY_CACHE_SECONDS)
+    return words
+
+
+def _closest_word(term: str) -> str:
+    if _postgres():
+        # Titles holding a word like the term (trigram GIN index), then their closest word.
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The default threshold (0.6) misses one dropped letter in a short word.
+            cursor.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {TRIGRAM_THRESHOLD}")
+            cursor.execute(
+                "SELECT title FROM shop_product WHERE is_active AND %s <%% title "
+                "ORDER BY word_similarity(%s, title) DESC, popularity DESC LIMIT 20",
+                [term, term],
+            )
+            words = {w.lower() for (title,) in cursor.fetchall() for w in _TERM_RE.findall(title)}
+        words.discard(term)
+        scored = sorted(
+            ((SequenceMatcher(None, term, w).ratio(), w) for w in words),
+            key=lambda x: (-x[0], x[1]),
+        )
+        return scored[0][1] if scored and scored[0][0] >= SUGGEST_CUTOFF else ""
+    matches = get_close_matches(term, _catalogue_vocabulary(), n=1, cutoff=SUGGEST_CUTOFF)
+    return matches[0] if matches else ""
+
+
+def did_you_mean(*, terms: list[str]) -> str:
+    """A respelling of the query from the catalogue's words, or "" if none is better."""
+    corrected, changed = [], False
+    for term in terms:
+        if len(term) < SUGGEST_MIN_LENGTH or _term_matches(term):
+            corrected.append(term)
+            continue
+        best = _closest_word(term)
+        if best and best != term:
+            corrected.append(best)
+            changed = True
+        else:
+            corrected.append(term)
+    return " ".join(corrected) if changed else ""
+
+
+# ------------------------------------------------------------------ autocomplete
+
+
+@dataclass
+class Suggestion:
+    kind: str  # product, brand, category
+    id: int
+    label: str
+
+
+def search_autocomplete(*, prefix: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[Suggestion]:
+    """Completions for a partly typed query: a few brands and categories whose name starts
+    with it, then the most popular products matching every word as a prefix."""
+    prefix = (prefix or "").strip()[:MAX_QUERY_LENGTH]
+    terms = list(dict.fromkeys(t.lower() for t in _TERM_RE.findall(prefix)))[:MAX_TERMS]
+    if not terms:
+        return []
+    limit = max(1, min(limit, 20))
+    out: list[Suggestion] = []
+    for pk, name in Brand.objects.filter(name__istartswith=prefix).values_list("pk", "name")[:2]:
+        out.append(Suggestion("brand", pk, name))
+    for pk, name in Category.objects.filter(name__istartswith=prefix).values_list("pk", "path")[:2]:
+        out.append(Suggestion("category", pk, name))
+    products = _text_filter(Product.objects.filter(is_active=True), terms).order_by(
+        "-popularity", "pk"
+    )
+    for pk, title in products.values_list("pk", "title")[: max(limit - len(out), 1)]:
+        out.append(Suggestion("product", pk, title))
+    return out[:limit]

@@ -6,5 +6,6 @@ app_name = "shop"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("search/autocomplete/", views.search_autocomplete_view, name="search-autocomplete"),
     path("products/<int:pk>/", views.product_detail, name="product"),
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from shop.models import EventType, Product
+from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import Shopper, get_personalizer
-from shop.search import SearchInputError, SearchParams, search_products
+from shop.search import SearchInputError, SearchParams, search_autocomplete, search_products
 from shop.selectors import products_in_order, trending_products
 from shop.services import event_record
 
@@ -31,7 +31,23 @@ def shopper_from_request(request: HttpRequest, *, create_session: bool = False) 
     if create_session and not request.session.session_key:
         request.session.save()
     user_id = request.user.pk if request.user.is_authenticated else None
-    return Shopper(user_id=user_id, session_id=request.session.session_key or "")
+    return Shopper(
+        user_id=user_id,
+        session_id=request.session.session_key or "",
+        personalize=not _opted_out(request, user_id),
+    )
+
+
+# The session key an anonymous shopper's opt-out is kept under.
+OPT_OUT_SESSION_KEY = "personalization_opt_out"
+
+
+def _opted_out(request: HttpRequest, user_id: int | None) -> bool:
+    if request.session.get(OPT_OUT_SESSION_KEY):
+        return True
+    if user_id is None:
+        return False
+    return ShopperProfile.objects.filter(user_id=user_id, personalization_opt_out=True).exists()
 
 
 def _with_products(items):
@@ -102,6 +118,19 @@ def search(request: HttpRequest) -> HttpResponse:
             "sorts": SORT_LABELS,
             "querystring": _querystring(request, drop=("page",)),
         },
+    )
+
+
+@require_GET
+def search_autocomplete_view(request: HttpRequest) -> JsonResponse:
+    """Completions for the search box: ``{"query", "suggestions": [{kind, id, label}]}``."""
+    prefix = request.GET.get("q", "")
+    if len(prefix) > 200:
+        return JsonResponse({"errors": {"q": "at most 200 characters"}}, status=400)
+    suggestions = search_autocomplete(prefix=prefix.replace("\x00", ""))
+    return JsonResponse(
+        {"query": prefix, "suggestions": [s.__dict__ for s in suggestions]},
+        json_dumps_params={"ensure_ascii": False},
     )
 
 

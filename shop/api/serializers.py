@@ -105,8 +105,30 @@ class SearchResponseSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     num_pages = serializers.IntegerField()
     personalized = serializers.BooleanField()
+    did_you_mean = serializers.CharField(
+        help_text="For a query without results: a spelling that has some, else empty."
+    )
+    corrected_query = serializers.CharField(
+        help_text="Set when the results are those of did_you_mean (typo tolerance)."
+    )
+    search_event_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The recorded search event; send it as context.search_event_id with "
+        "click, add_to_cart and purchase events that follow from these results.",
+    )
     results = ScoredProductSerializer(many=True)
     facets = FacetsSerializer()
+
+
+class AutocompleteSuggestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["product", "brand", "category"])
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class AutocompleteResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    suggestions = AutocompleteSuggestionSerializer(many=True)
 
 
 class FieldErrorsSerializer(serializers.Serializer):

@@ -14,6 +14,11 @@ urlpatterns = [
         name="product-similar",
     ),
     path("search/", views.SearchView.as_view(), name="search"),
+    path(
+        "search/autocomplete/",
+        views.SearchAutocompleteView.as_view(),
+        name="search-autocomplete",
+    ),
     path("recommendations/", views.RecommendationsView.as_view(), name="recommendations"),
     path("events/", views.EventBatchView.as_view(), name="events"),
     path("me/events/", views.MyEventsView.as_view(), name="my-events"),

@@ -40,6 +40,7 @@ from rest_framework.versioning import NamespaceVersioning
 from rest_framework.views import APIView
 
 from shop.api.serializers import (
+    AutocompleteResponseSerializer,
     EventBatchResultSerializer,
     EventBatchSerializer,
     FieldErrorsSerializer,
@@ -59,7 +60,14 @@ from shop.importers import (
 )
 from shop.models import Brand, Category, Event, EventType, Product
 from shop.personalization import ScoredItem, Shopper, get_personalizer
-from shop.search import MAX_PAGE_SIZE, SORTS, SearchInputError, SearchParams, search_products
+from shop.search import (
+    MAX_PAGE_SIZE,
+    SORTS,
+    SearchInputError,
+    SearchParams,
+    search_autocomplete,
+    search_products,
+)
 from shop.selectors import EVENT_WEIGHTS, products_in_order, shopper_events
 from shop.services import event_record, events_recorded_notify
 from shop.views import shopper_from_request
@@ -327,8 +335,9 @@ class SearchView(ApiView):
             result = search_products(params=params, shopper=shopper)
         except SearchInputError as error:
             raise bad_request(error.field, error.reason) from None
+        search_event = None
         if params.query and result.page == 1:
-            event_record(
+            search_event = event_record(
                 shopper=shopper,
                 event_type=EventType.SEARCH,
                 query=params.query,
@@ -346,10 +355,34 @@ class SearchView(ApiView):
             "page": result.page,
             "num_pages": result.num_pages,
             "personalized": result.personalized,
+            "did_you_mean": result.did_you_mean,
+            "corrected_query": result.corrected_query,
+            "search_event_id": search_event.pk if search_event else None,
             "results": products,
             "facets": result.facets,
         }
         return Response(SearchResponseSerializer(payload, context={"request": request}).data)
+
+
+class SearchAutocompleteView(ApiView):
+    @extend_schema(
+        summary="Search-box completions",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="What was typed, at most 200."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 20, default 8."),
+        ],
+        responses={200: AutocompleteResponseSerializer, 400: BAD_PARAMETERS},
+    )
+    def get(self, request: Request) -> Response:
+        """Brands and categories whose name starts with ``q``, then the most popular
+        products matching every typed word as a prefix."""
+        prefix = request.query_params.get("q", "")
+        if len(prefix) > 200:
+            raise bad_request("q", "at most 200 characters")
+        limit = int_param(request, "limit", default=8, minimum=1, maximum=20)
+        suggestions = search_autocomplete(prefix=prefix.replace("\x00", ""), limit=limit)
+        payload = {"query": prefix, "suggestions": [s.__dict__ for s in suggestions]}
+        return Response(AutocompleteResponseSerializer(payload).data)
 
 
 # ------------------------------------------------------------------------ recommendations

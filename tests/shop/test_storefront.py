@@ -223,6 +223,8 @@ def test_search_ranks_title_matches_above_category_matches(client, catalogue):
         title="Balm", category=catalogue["categories"]["lipstick"], brand=BrandFactory()
     )
     Product.objects.filter(pk=other.pk).update(popularity=1000)
+    # In stock, so that the in-stock-first rule does not decide the order.
+    Product.objects.filter(pk=catalogue["products"]["matte"].pk).update(stock=4)
 
     response = search(client, q="lipstick")
 
@@ -351,7 +353,8 @@ def test_in_stock_filter_hides_sold_out_products(client, catalogue):
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [
-        ("relevance", ["matte", "shampoo", "kouhong", "red", "polish"]),  # no query: popularity
+        # No query: popularity, products in stock first (matte is out of stock).
+        ("relevance", ["shampoo", "kouhong", "red", "polish", "matte"]),
         ("popular", ["matte", "shampoo", "kouhong", "red", "polish"]),
         ("price_asc", ["polish", "shampoo", "red", "matte", "kouhong"]),  # unknown price last
         ("price_desc", ["matte", "red", "shampoo", "polish", "kouhong"]),

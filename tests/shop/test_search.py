@@ -1,0 +1,294 @@
+"""Site search: retrieval on both databases, typo tolerance, autocomplete, staff rules,
+the personalization opt-out, logging and bad input."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from shop.models import Brand, Category, Event, EventType, SearchRule, ShopperProfile
+from shop.personalization import ScoredItem, Shopper
+from shop.search import SearchParams, did_you_mean, normalize_query, search_products
+from tests.factories import BrandFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SEARCH_URL = reverse("shop:search")
+API_SEARCH_URL = reverse("v1:search")
+
+
+@pytest.fixture(autouse=True)
+def _shop_default_personalizer(settings):
+    settings.SHOP_PERSONALIZER = "shop.personalization.DefaultPersonalizer"
+
+
+@pytest.fixture
+def tools():
+    sanding = Category.objects.create(name="Sanding Rolls", slug="sanding-rolls")
+    tape = Category.objects.create(name="Tape", slug="tape")
+    porter = BrandFactory(name="Porter-Cable", slug="porter-cable")
+    scotch = BrandFactory(name="Scotch", slug="scotch")
+    return {
+        "roll80": ProductFactory(title="80 grit sanding roll", category=sanding, brand=porter),
+        "roll120": ProductFactory(title="120 grit sanding roll", category=sanding, brand=porter),
+        "tape": ProductFactory(
+            title="Masking tape",
+            category=tape,
+            brand=scotch,
+            description="Sticks to sanded wood",
+            price=Decimal("3.50"),
+        ),
+        "gloves": ProductFactory(title="Nitrile gloves", category=tape, brand=scotch, stock=0),
+    }
+
+
+def run(query: str = "", shopper: Shopper | None = None, **params):
+    data = {"q": query, **{k: str(v) for k, v in params.items()}}
+    return search_products(params=SearchParams.from_mapping(data), shopper=shopper or Shopper())
+
+
+def titles(result) -> list[str]:
+    return [h.product.title for h in result.hits]
+
+
+# --- retrieval --------------------------------------------------------------------------
+
+
+def test_every_word_must_match_title_brand_or_category(tools):
+    assert set(titles(run("sanding porter"))) == {"80 grit sanding roll", "120 grit sanding roll"}
+    assert titles(run("scotch masking")) == ["Masking tape"]
+
+
+def test_a_word_prefix_matches(tools):
+    assert set(titles(run("sand"))) >= {"80 grit sanding roll", "120 grit sanding roll"}
+
+
+def test_title_matches_rank_above_brand_and_category_matches(tools):
+    ProductFactory(title="Bench", category=tools["tape"].category, brand=BrandFactory())
+    result = run("tape")
+    assert titles(result)[0] == "Masking tape"
+
+
+def test_results_have_the_same_shape_on_both_databases(tools):
+    result = run("roll")
+    assert result.total == 2
+    assert {type(h.score) for h in result.hits} == {float}
+    assert all("text" in h.components for h in result.hits)
+    assert {f.name for f in result.facets["brand"]} == {"Porter-Cable"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres full-text only")
+def test_search_vector_follows_renamed_brands_and_categories(tools):
+    assert run("festool").total == 0
+    Brand.objects.filter(pk=tools["roll80"].brand_id).update(name="Festool")
+    Category.objects.filter(pk=tools["tape"].category_id).update(path="Adhesives")
+    assert run("festool").total == 2
+    assert run("adhesives").total == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres full-text only")
+def test_description_words_match_with_the_lowest_weight(tools):
+    ProductFactory(title="Wood glue", description="for wood", category=tools["tape"].category)
+    result = run("wood")
+    assert titles(result) == ["Wood glue", "Masking tape"]
+
+
+# --- typo tolerance and did-you-mean ----------------------------------------------------
+
+
+def test_a_misspelt_query_shows_the_results_of_the_corrected_spelling(tools):
+    result = run("sandng rol")
+    assert result.did_you_mean == "sanding rol" or result.did_you_mean.startswith("sanding")
+    assert result.corrected_query == result.did_you_mean
+    assert result.total == 2
+
+
+def test_did_you_mean_keeps_words_that_match(tools):
+    assert did_you_mean(terms=["masking", "tpae"]) in ("masking tape", "")
+    assert did_you_mean(terms=["masking"]) == ""
+
+
+def test_nothing_like_the_query_gives_no_suggestion(tools):
+    result = run("xyzzyqwv")
+    assert result.total == 0
+    assert result.did_you_mean == ""
+    assert result.corrected_query == ""
+
+
+def test_the_storefront_shows_the_corrected_query(client, tools):
+    response = client.get(SEARCH_URL, {"q": "sandng"})
+    assert response.status_code == 200
+    assert "Showing results for" in response.content.decode()
+
+
+# --- autocomplete -----------------------------------------------------------------------
+
+
+def test_autocomplete_suggests_brands_and_popular_products(client, tools):
+    response = client.get(reverse("shop:search-autocomplete"), {"q": "scot"})
+    assert response.status_code == 200
+    suggestions = response.json()["suggestions"]
+    assert suggestions[0] == {"kind": "brand", "id": tools["tape"].brand_id, "label": "Scotch"}
+    assert {s["label"] for s in suggestions if s["kind"] == "product"} == {
+        "Masking tape",
+        "Nitrile gloves",
+    }
+
+
+def test_api_autocomplete_completes_a_partly_typed_word(client, tools):
+    response = client.get(reverse("v1:search-autocomplete"), {"q": "grit sand", "limit": 5})
+    assert response.status_code == 200
+    labels = [s["label"] for s in response.json()["suggestions"]]
+    assert set(labels) == {"80 grit sanding roll", "120 grit sanding roll"}
+
+
+@pytest.mark.parametrize("query", ["", "🙂", "'; DROP TABLE shop_product; --", "口红", "a" * 199])
+def test_autocomplete_answers_odd_input(client, tools, query):
+    assert client.get(reverse("shop:search-autocomplete"), {"q": query}).status_code == 200
+    assert client.get(reverse("v1:search-autocomplete"), {"q": query}).status_code == 200
+
+
+def test_autocomplete_rejects_a_long_prefix_and_a_bad_limit(client):
+    assert client.get(reverse("shop:search-autocomplete"), {"q": "a" * 201}).status_code == 400
+    assert client.get(reverse("v1:search-autocomplete"), {"q": "a" * 201}).status_code == 400
+    assert client.get(reverse("v1:search-autocomplete"), {"limit": "-3"}).status_code == 400
+
+
+# --- staff rules and in-stock first -----------------------------------------------------
+
+
+def test_a_banned_product_disappears_from_results_total_and_facets(tools):
+    SearchRule.objects.create(query="Scotch", product=tools["tape"], action="ban")
+    result = run("scotch")
+    assert titles(result) == ["Nitrile gloves"]
+    assert result.total == 1
+    assert run("tape").total == 2  # other queries are unaffected
+
+
+def test_a_pinned_product_comes_first_even_out_of_stock(tools):
+    SearchRule.objects.create(query="  SCOTCH ", product=tools["gloves"], action="pin")
+    assert SearchRule.objects.get().query == "scotch"
+    assert titles(run("scotch")) == ["Nitrile gloves", "Masking tape"]
+
+
+def test_a_boost_lifts_a_product_and_shows_in_the_components(tools):
+    before = titles(run("roll"))
+    last = [p for p in (tools["roll80"], tools["roll120"]) if p.title == before[-1]][0]
+    SearchRule.objects.create(query="roll", product=last, action="boost", weight=5.0)
+    result = run("roll")
+    assert titles(result)[0] == last.title
+    assert result.hits[0].components["rules"] == 5.0
+
+
+def test_products_in_stock_come_before_those_out_of_stock(tools):
+    tools["gloves"].title = "Masking gloves"
+    tools["gloves"].save()
+    from shop.models import Product
+
+    Product.objects.filter(pk=tools["gloves"].pk).update(popularity=10_000)
+    assert titles(run("masking")) == ["Masking tape", "Masking gloves"]
+
+
+def test_normalize_query_lowercases_and_collapses_words():
+    assert normalize_query("  Sanding,  ROLLS! ") == "sanding rolls"
+
+
+# --- opt-out ---------------------------------------------------------------------------
+
+
+class TasteRecorder:
+    """A personalizer that records whether it was asked to personalize."""
+
+    name = "taste-recorder"
+    seen: list[bool] = []
+
+    def rank_search(self, *, shopper, query, candidates):
+        TasteRecorder.seen.append(shopper.personalize)
+        return [ScoredItem(c.product_id, c.score, components=c.components) for c in candidates]
+
+    def recommend(self, *, shopper, limit, exclude=()):
+        return []
+
+    def similar(self, *, product_id, shopper, limit):
+        return []
+
+
+def test_a_shopper_who_opted_out_is_searched_without_personalization(client, settings, tools):
+    settings.SHOP_PERSONALIZER = f"{__name__}.TasteRecorder"
+    user = UserFactory()
+    client.force_login(user)
+    TasteRecorder.seen = []
+    client.get(SEARCH_URL, {"q": "roll"})
+    ShopperProfile.objects.create(user=user, personalization_opt_out=True)
+    client.get(SEARCH_URL, {"q": "roll"})
+    client.get(API_SEARCH_URL, {"q": "roll"})
+    assert TasteRecorder.seen == [True, False, False]
+
+
+# --- logging ----------------------------------------------------------------------------
+
+
+def test_api_search_returns_the_logged_search_event_with_the_list_shown(client, tools):
+    response = client.get(API_SEARCH_URL, {"q": "roll"})
+    body = response.json()
+    event = Event.objects.get(pk=body["search_event_id"])
+    assert event.event_type == EventType.SEARCH
+    assert event.query == "roll"
+    assert event.context["shown"] == [r["id"] for r in body["results"]]
+    assert body["did_you_mean"] == "" and body["corrected_query"] == ""
+
+
+def test_a_click_from_the_results_links_back_to_the_search(client, tools):
+    response = client.get(SEARCH_URL, {"q": "roll"})
+    hit, link = response.context["hits"][0]
+    client.get(link)
+    click = Event.objects.get(event_type=EventType.CLICK)
+    search = Event.objects.get(event_type=EventType.SEARCH)
+    assert click.context == {"search_event_id": search.pk}
+    assert click.position == 1 and click.query == "roll"
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": ""},
+        {"q": "x" * 10_000},
+        {"q": "' OR 1=1; DROP TABLE shop_product; --"},
+        {"q": "🙂🙂"},
+        {"q": "口红 国产"},
+        {"q": "a & b | !c:* <-> d"},
+        {"q": "roll", "page": "-1"},
+        {"q": "roll", "page": "999999999999"},
+        {"q": "roll", "price_min": "-5"},
+        {"q": "roll", "price_min": "10", "price_max": "1"},
+        {"q": "roll", "price_max": "1e400"},
+        {"q": "roll", "category": "999999"},
+        {"q": "roll", "brand": "abc"},
+        {"q": "roll", "sort": "sideways"},
+    ],
+)
+def test_bad_input_gets_a_page_or_a_clear_400_never_a_500(client, tools, params):
+    for url in (SEARCH_URL, API_SEARCH_URL):
+        response = client.get(url, params)
+        assert response.status_code in (200, 400), (url, params, response.status_code)
+
+
+# --- explain mode -----------------------------------------------------------------------
+
+
+def test_staff_explain_mode_lists_each_score_component(admin_client, tools):
+    user = UserFactory()
+    SearchRule.objects.create(query="roll", product=tools["roll120"], action="pin")
+    url = reverse("admin:shop_searchrule_explain")
+    response = admin_client.get(url, {"q": "roll", "user": user.username})
+    assert response.status_code == 200
+    page = response.content.decode()
+    for name in ("text", "popularity", "rules"):
+        assert f"<th>{name}</th>" in page
+    rows = response.context["rows"]
+    assert rows[0][1].product == tools["roll120"]
+    assert admin_client.get(url, {"q": "roll", "user": "nobody"}).status_code == 200
