@@ -66,7 +66,7 @@ class ModelConfig:
     max_train_seconds: float = 1500.0
     loss: str = "sampled"
     n_negatives: int = 2048
-    sampling_alpha: float = 0.0
+    sampling_alpha: float = 0.75
     use_titles: bool = True
     use_attributes: bool = True
     use_price: bool = True

@@ -78,6 +78,15 @@ def gap_buckets(timestamps: np.ndarray | None, length: int, n_buckets: int) -> n
     return out
 
 
+def _gap_matrix(times: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Vectorised `gap_buckets` of a (rows, width + 1) time matrix; NaN = unknown (1)."""
+    with np.errstate(invalid="ignore"):
+        days = np.maximum(np.diff(times, axis=1) / SECONDS_PER_DAY, 0.0)
+        logs = 3 + np.floor(np.log2(np.maximum(np.nan_to_num(days, nan=1.0), 1.0)))
+        out = np.where(days < 1.0, 2, np.minimum(logs, n_buckets - 1))
+    return np.where(np.isnan(days), 1, out).astype(np.int32)
+
+
 class Batch(NamedTuple):
     """Left-padded model inputs, shape (users, length), internal ids."""
 
@@ -145,17 +154,20 @@ class SequenceData:
         width = max(1, min(max_len, max((len(self.items[r]) for r in rows), default=1)))
         items = np.zeros((len(rows), width), dtype=np.int32)
         events = np.zeros_like(items)
-        gaps = np.zeros_like(items)
+        # Column 0 holds the time of the event before the kept window (if any).
+        times = np.full((len(rows), width + 1), np.nan)
         for i, r in enumerate(rows):
             seq = self.items[r]
             n = len(seq)
-            times = None if self.timestamps is None else self.timestamps[r]
-            g = gap_buckets(times, n, n_gap_buckets)
             k = min(n, width)
             if k:
                 items[i, width - k :] = seq[n - k :]
                 events[i, width - k :] = self.events[r][n - k :]
-                gaps[i, width - k :] = g[n - k :]
+                if self.timestamps is not None:
+                    before = int(n > k)  # the event just before the window sets the first gap
+                    times[i, width + 1 - k - before :] = self.timestamps[r][n - k - before :]
+        gaps = _gap_matrix(times, n_gap_buckets)
+        gaps[items == 0] = 0
         return Batch(items, events, gaps)
 
     def item_counts(self) -> np.ndarray:

@@ -68,11 +68,11 @@ def rank_metrics(ranks: np.ndarray, ks: Sequence[int]) -> dict[str, Any]:
 
 
 def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the k best scores per row, best first."""
+    """Column indices of the k best scores per row, best first (ties: lower index first)."""
+    import tensorflow as tf  # multi-threaded and ~10x faster than np.argpartition here
+
     k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    return tf.math.top_k(tf.convert_to_tensor(scores, tf.float32), k=k, sorted=True).indices.numpy()
 
 
 def mask_history(scores: np.ndarray, histories: Sequence[np.ndarray]) -> None:
@@ -129,6 +129,9 @@ def evaluate(
     if rows is None:
         rows = np.flatnonzero(targets >= N_RESERVED)
     rows = np.asarray(rows, dtype=np.int64)
+    # Batches of similar history lengths are narrower, hence cheaper to score; the
+    # metrics are aggregates, so the order does not matter.
+    rows = rows[np.argsort(inputs.lengths()[rows], kind="stable")]
     n_items = len(inputs.item_vocab)
     kmax = max(ks)
     ranks = {m: np.zeros(len(rows), dtype=np.int64) for m in modes}

@@ -106,8 +106,9 @@ class SequentialRecommender(keras.Model):
         d, n_items = cfg.dim, sizes["n_items"]
         p = self.dtype_policy
         self.id_table = self.add_weight(shape=(n_items,), dtype="int32", initializer="zeros", trainable=False, name="item_id_table")
-        self.token_table = self.add_weight(shape=(n_items, cfg.max_title_tokens), dtype="int32", initializer="zeros", trainable=False, name="item_token_table")
-        self.attribute_table = self.add_weight(shape=(n_items, cfg.max_attributes), dtype="int32", initializer="zeros", trainable=False, name="item_attribute_table")
+        # Table widths come from the features actually built (sizes), not the config.
+        self.token_table = self.add_weight(shape=(n_items, sizes.get("title_tokens", cfg.max_title_tokens)), dtype="int32", initializer="zeros", trainable=False, name="item_token_table")
+        self.attribute_table = self.add_weight(shape=(n_items, sizes.get("attributes", cfg.max_attributes)), dtype="int32", initializer="zeros", trainable=False, name="item_attribute_table")
         self.price_table = self.add_weight(shape=(n_items,), dtype="int32", initializer="zeros", trainable=False, name="item_price_table")
         self.tower = ItemTower(
             d, n_items, sizes["n_tokens"], sizes["n_attributes"], sizes["n_prices"],
@@ -141,8 +142,12 @@ class SequentialRecommender(keras.Model):
         """(n_items, dim) vectors of every catalogue item (rows 0/1: padding/OOV)."""
         return self.tower(self.id_table, self.token_table, self.attribute_table, self.price_table, training=training)
 
-    def encode(self, items, events, gaps, item_vectors, training: bool = False):
-        """(users, length, dim) hidden states; position t sees events <= t only."""
+    def encode(self, items, events, gaps, item_vectors, training: bool = False, last_only: bool = False):
+        """(users, length, dim) hidden states; position t sees events <= t only.
+
+        With `last_only` the last block computes the most recent position only and
+        the result is (users, 1, dim): all that scoring needs, at lower cost.
+        """
         cfg = self.cfg
         length = tf.shape(items)[1]
         x = tf.gather(item_vectors, items) * tf.cast(self.scale, item_vectors.dtype)
@@ -162,7 +167,12 @@ class SequentialRecommender(keras.Model):
         mask = (causal[None] & valid[:, None, :]) | tf.eye(length, dtype=tf.bool)[None]
         for b in range(cfg.n_blocks):
             h = self.attn_norms[b](x)
-            h = self.attentions[b](h, h, attention_mask=mask, training=training)
+            if last_only and b == cfg.n_blocks - 1:
+                # Only the last query is needed; keys/values still cover the history.
+                x, keep, mask = x[:, -1:], keep[:, -1:], mask[:, -1:]
+                h = self.attentions[b](h[:, -1:], h, attention_mask=mask, training=training)
+            else:
+                h = self.attentions[b](h, h, attention_mask=mask, training=training)
             x = x + self.attn_dropouts[b](h, training=training)
             h = self.ffn_norms[b](x)
             h = self.ffn_out[b](self.ffn_in[b](h))

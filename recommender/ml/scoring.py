@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from .data import N_RESERVED, Batch, SequenceData, Vocabulary
-from .metrics import top_k_indices
 
 
 def encode_histories(
@@ -66,6 +66,21 @@ class Recommender:
     def score(self, batch: Batch) -> np.ndarray:
         raise NotImplementedError
 
+    def masked_top_k(self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of score + bias with the (row, item) pairs in `where` excluded.
+
+        Masks and top-K run in TensorFlow: no (users x items) copies in NumPy.
+        """
+        scores = self.score_tensor(batch) + tf.constant(bias)[None, :]
+        if len(where):
+            scores = tf.tensor_scatter_nd_update(scores, where, tf.fill([len(where)], tf.constant(-np.inf, scores.dtype)))
+        best = tf.math.top_k(scores, k=k, sorted=True)
+        return best.indices.numpy(), best.values.numpy()
+
+    def score_tensor(self, batch: Batch) -> tf.Tensor:
+        """`score` as a float32 tensor (models that score in TensorFlow override it)."""
+        return tf.convert_to_tensor(np.asarray(self.score(batch), dtype=np.float32))
+
     def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
         """History item (internal id) that contributed most to each recommendation."""
         return np.zeros_like(recommended)
@@ -103,25 +118,31 @@ class Recommender:
         out_items = np.zeros((len(rows), k), dtype=np.int32)
         out_scores = np.zeros((len(rows), k), dtype=np.float32)
         out_reasons = np.zeros((len(rows), k), dtype=np.int32)
-        for start in range(0, len(rows), batch_size):
-            idx = rows[start : start + batch_size]
+        bias = np.zeros(len(self.item_vocab), dtype=np.float32)
+        bias[:N_RESERVED] = -np.inf
+        if item_mask is not None:
+            bias[np.asarray(item_mask, dtype=bool)] = -np.inf
+        # Score users in order of history length: narrow batches are cheaper.
+        by_length = np.argsort(data.lengths()[rows], kind="stable")
+        for pos in length_batches(np.minimum(data.lengths()[rows][by_length], self.max_len), batch_size):
+            pos = by_length[pos]
+            idx = rows[pos]
             batch = data.batch(idx, self.max_len, self.n_gap_buckets)
-            scores = np.array(self.score(batch), dtype=np.float32)
-            scores[:, :N_RESERVED] = -np.inf
-            if item_mask is not None:
-                scores[:, np.asarray(item_mask, dtype=bool)] = -np.inf
-            if exclude_history:
-                for i, r in enumerate(idx):
-                    scores[i, data.items[r]] = -np.inf
+            hist_rows = [np.full(len(data.items[r]), i) for i, r in enumerate(idx)] if exclude_history else []
+            hist_cols = [data.items[r] for r in idx] if exclude_history else []
             if exclude_per_user is not None:
-                for i in range(len(idx)):
-                    extra = exclude_per_user[start + i]
-                    if len(extra):
-                        scores[i, np.asarray(extra, dtype=np.int64)] = -np.inf
-            top = top_k_indices(scores, k)
-            top_scores = np.take_along_axis(scores, top, axis=1)
+                for i, p in enumerate(pos):
+                    extra = np.asarray(exclude_per_user[p], dtype=np.int64)
+                    hist_rows.append(np.full(len(extra), i))
+                    hist_cols.append(extra)
+            where = (
+                np.stack([np.concatenate(hist_rows), np.concatenate(hist_cols)], axis=1).astype(np.int64)
+                if hist_rows
+                else np.zeros((0, 2), np.int64)
+            )
+            top, top_scores = self.masked_top_k(batch, bias, where, k)
             top = np.where(np.isfinite(top_scores), top, 0).astype(np.int32)
-            sl = slice(start, start + len(idx))
+            sl = pos
             out_items[sl] = top
             out_scores[sl] = top_scores
             if with_reasons:
@@ -174,6 +195,23 @@ class Recommender:
             decoded.append(self.item_vocab.decode(row_items[keep]))
             why.append(self.item_vocab.decode(row_reasons[keep]))
         return decoded, scores, why
+
+
+def length_batches(sorted_lengths: np.ndarray, batch_size: int, token_budget: int | None = None) -> list[np.ndarray]:
+    """Consecutive batches of length-sorted rows holding at most `token_budget` padded events.
+
+    Short histories go `batch_size` at a time; long ones in smaller batches, so the
+    few long histories do not pad thousands of short ones to full width.
+    """
+    budget = token_budget or batch_size * 8
+    out, start, n = [], 0, len(sorted_lengths)
+    while start < n:
+        end = min(start + batch_size, n)
+        while end - start > 1 and (end - start) * max(int(sorted_lengths[end - 1]), 1) > budget:
+            end = start + max(1, budget // max(int(sorted_lengths[end - 1]), 1))
+        out.append(np.arange(start, end))
+        start = end
+    return out
 
 
 def reasons_from_similarity(

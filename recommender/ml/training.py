@@ -103,21 +103,37 @@ class TrainedModel(Recommender):
         self.max_len = config.max_len
         self.n_gap_buckets = config.n_gap_buckets
         self._item_vecs: np.ndarray | None = None
+        self._item_vecs_t: np.ndarray | None = None
         self._user_fn = tf.function(
             self._user_vectors_graph,
-            input_signature=[tf.TensorSpec((None, None), tf.int32)] * 3,
+            input_signature=[tf.TensorSpec((None, None), tf.int32)] * 3 + [tf.TensorSpec((None, None), tf.float32)],
             reduce_retracing=True,
             autograph=False,
         )
 
-    def _user_vectors_graph(self, items: tf.Tensor, events: tf.Tensor, gaps: tf.Tensor) -> tf.Tensor:
-        return tf.cast(self.model((items, events, gaps), training=False), tf.float32)
+
+    def _user_vectors_graph(self, items: tf.Tensor, events: tf.Tensor, gaps: tf.Tensor, vecs: tf.Tensor) -> tf.Tensor:
+        # The cached item vectors are passed in, so scoring does not re-run the tower.
+        vecs = tf.cast(vecs, self.model.compute_dtype)
+        hidden = self.model.encode(items, events, gaps, vecs, training=False, last_only=True)
+        return tf.cast(hidden[:, -1, :], tf.float32)
+
+    def masked_top_k(self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # NumPy's BLAS does this (users x dim) @ (dim x items) product ~2x faster than
+        # TensorFlow's CPU kernel; TensorFlow's top-k is ~2x faster than argpartition.
+        scores = self.score(batch)
+        scores += bias[None, :]
+        if len(where):
+            scores[where[:, 0], where[:, 1]] = -np.inf
+        best = tf.math.top_k(scores, k=k, sorted=True)
+        return best.indices.numpy(), best.values.numpy()
 
     # -- vectors ---------------------------------------------------------------
     def item_vectors_internal(self) -> np.ndarray:
         """(n_items, dim) float32 item vectors indexed by internal id (cached)."""
         if self._item_vecs is None:
             self._item_vecs = np.asarray(tf.cast(self.model.item_vectors(training=False), tf.float32))
+            self._item_vecs_t = None
         return self._item_vecs
 
     def item_vectors(self) -> tuple[list[Any], np.ndarray]:
@@ -125,7 +141,7 @@ class TrainedModel(Recommender):
         return list(self.item_vocab.values), self.item_vectors_internal()[N_RESERVED:]
 
     def user_vectors_batch(self, batch: Batch) -> np.ndarray:
-        return self._user_fn(batch.items, batch.events, batch.gaps).numpy()
+        return self._user_fn(batch.items, batch.events, batch.gaps, self.item_vectors_internal()).numpy()
 
     def user_vectors(
         self,
@@ -154,8 +170,11 @@ class TrainedModel(Recommender):
 
     # -- scoring -----------------------------------------------------------------
     def score(self, batch: Batch) -> np.ndarray:
-        users = self.user_vectors_batch(batch)
-        return users @ self.item_vectors_internal().T
+        vecs = self.item_vectors_internal()
+        if self._item_vecs_t is None:
+            self._item_vecs_t = np.ascontiguousarray(vecs.T)
+        users = self._user_fn(batch.items, batch.events, batch.gaps, vecs).numpy()
+        return users @ self._item_vecs_t
 
     def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
         """Reason = history item whose vector has the largest dot product with the recommendation."""
@@ -268,6 +287,8 @@ def fit(
         "n_attributes": len(features.attribute_vocab),
         "n_prices": features.n_price_buckets,
         "n_events": len(train.event_vocab),
+        "title_tokens": int(features.tokens.shape[1]),
+        "attributes": int(features.attributes.shape[1]),
         "mixed_precision": device.mixed_precision,
     }
     model = SequentialRecommender(config.to_dict(), sizes, name="sequential_recommender")

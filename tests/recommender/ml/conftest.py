@@ -22,15 +22,19 @@ N_ITEMS = 24
 COLOURS = ["red", "blue", "green", "black"]
 
 
-def rule_rows(n_users: int = 240, length: int = 8, seed: int = 0):
-    """Users walk a fixed random permutation: the next item is always perm[current]."""
+def rule_rows(n_users: int = 240, length: int | None = None, seed: int = 0):
+    """Users walk a fixed random cycle: the next item is always nxt[current].
+
+    Lengths vary (5-12 events) unless given, so every position the test histories
+    use is also trained.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(np.arange(100, 100 + N_ITEMS))
     nxt = {int(a): int(b) for a, b in zip(order, np.roll(order, -1), strict=True)}
     users, items, times = [], [], []
     for u in range(n_users):
         cur = int(rng.choice(order))
-        for t in range(length):
+        for t in range(length or int(rng.integers(5, 13))):
             users.append(f"u{u}")
             items.append(cur)
             times.append(1_000_000 + 86400 * (t // 2))  # same-day ties on purpose

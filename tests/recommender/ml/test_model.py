@@ -6,7 +6,8 @@ from recommender.ml import TrainedModel, evaluate, fit, leave_last_out
 
 def test_learns_deterministic_next_item_rule(trained_rule):
     split, model = trained_rule
-    out = evaluate(model, split.test_inputs, split.test_targets, split.users_eval, ks=(1, 10), modes=("no_exclusion",))
+    out = evaluate(model, split.test_inputs, split.test_targets, split.users_eval, ks=(1, 10))
+    assert out["history_excluded"]["hr@1"] > 0.9
     assert out["no_exclusion"]["hr@1"] > 0.9
     assert model.metrics["best_val_ndcg@10"] > 0.9
     assert model.metrics["device"].startswith(("CPU", "GPU"))
@@ -68,7 +69,7 @@ def test_progress_callback_can_stop_and_sampled_loss_runs(rule_data, tiny_config
         seen.append(report)
         return report["stage"] != "epoch"
 
-    model = fit(split, features, tiny_config.replace(loss="sampled", n_negatives=8, max_epochs=5), progress=progress, progress_every=2)
+    model = fit(split, features, tiny_config.replace(loss="sampled", n_negatives=8, max_epochs=5, eval_every=1), progress=progress, progress_every=2)
     assert model.metrics["epochs"] == 1
     assert {r["stage"] for r in seen} == {"step", "epoch"}
     assert seen[-1]["val_ndcg@10"] is not None
