@@ -399,7 +399,9 @@ def fit(
                     break
         train_time = time.perf_counter() - t_epoch
         record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0, "epoch_seconds": train_time}
-        if epoch % config.eval_every == 0 or stop:
+        over_budget = bool(config.max_train_seconds) and time.perf_counter() - t_start > config.max_train_seconds
+        last = stop or over_budget or epoch == config.max_epochs
+        if epoch % config.eval_every == 0 or last:
             trained._item_vecs = None
             val = evaluate(
                 trained, split.val_inputs, split.val_targets, val_rows,
@@ -421,8 +423,7 @@ def fit(
                       "val_ndcg@10": record.get("val_ndcg@10"), "best_val_ndcg@10": best, "elapsed": record["elapsed"]}
             if progress(report) is False:
                 stop = True
-        over_budget = config.max_train_seconds and time.perf_counter() - t_start > config.max_train_seconds
-        if stop or waited >= config.patience or over_budget:
+        if stop or last or waited >= config.patience:
             break
     if best_weights is not None:
         for var, value in zip(model.weights, best_weights, strict=True):
