@@ -140,3 +140,28 @@ class RefreshRun(models.Model):
 
     def __str__(self) -> str:
         return f"Refresh {self.pk} of {self.model_version}"
+
+
+class SearchBlend(models.Model):
+    """Weights of the search re-ranking blend (see recommender.search_ranking).
+
+    The newest row is used; without one the personalizer uses the offline-tuned
+    defaults. Rows are written by ``search_blend_learn_from_clicks`` (learning to rank
+    on logged search -> click events) or by staff.
+    """
+
+    class Source(models.TextChoices):
+        CLICKS = "clicks", "learned from search clicks"
+        OFFLINE = "offline", "tuned offline"
+
+    weights = models.JSONField(help_text="Feature name -> weight.")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLICKS)
+    searches = models.PositiveIntegerField(default=0, help_text="Searches learned from.")
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Search blend {self.pk} ({self.source}, {self.searches} searches)"

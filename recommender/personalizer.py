@@ -6,14 +6,17 @@ The shop wraps it: an exception here is logged and answered by the shop's defaul
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from django.utils.text import Truncator
 
 from recommender import selectors
+from recommender.search_blend import search_blend_current
+from recommender.search_ranking import standardize
 from shop.models import Product
 from shop.personalization import DefaultPersonalizer, Personalizer, ScoredItem
-
-# Search blend until learning to rank has enough clicks (issue: personalized search).
-TEXT_WEIGHT, AFFINITY_WEIGHT, POPULARITY_WEIGHT = 1.0, 0.3, 0.1
+from shop.selectors import product_popularity
 
 
 def _titles(product_ids) -> dict[int, str]:
@@ -72,33 +75,47 @@ class RecommenderPersonalizer(Personalizer):
         ]
 
     def rank_search(self, *, shopper, query, candidates):
+        """Blend of text relevance, the model's affinity and recent-item similarity, and
+        popularity, with the weights of the newest SearchBlend (learned from search
+        clicks) or the offline-tuned defaults. Components are each feature's share of
+        the score (weight x feature standardised over the candidates); ``x_<name>`` are
+        the raw features, which the shop logs with the search for learning to rank."""
         base = self.default.rank_search(shopper=shopper, query=query, candidates=candidates)
-        if not shopper.personalize or not base:
+        if not shopper.personalize or len(base) < 2:
             return base
-        affinity = selectors.affinity_scores(
-            user_id=shopper.user_id,
-            session_id=shopper.session_id,
-            product_ids=[c.product_id for c in base],
+        ids = [c.product_id for c in base]
+        signals = selectors.search_signals(
+            user_id=shopper.user_id, session_id=shopper.session_id, product_ids=ids
         )
-        if not affinity:
+        if not signals["affinity"]:
             return base
-        low, high = min(affinity.values()), max(affinity.values())
-        span = (high - low) or 1.0
+        popularity = product_popularity(product_ids=ids)
+        features = np.array(
+            [
+                [
+                    item.components.get("text", item.score),
+                    signals["affinity"].get(item.product_id, 0.0),
+                    math.log1p(popularity.get(item.product_id, 0)),
+                    signals["similarity"].get(item.product_id, 0.0),
+                ]
+                for item in base
+            ]
+        )
+        blend = search_blend_current()
+        contributions = standardize(features) * blend.weights
+        scores = contributions.sum(axis=1)
         ranked = []
-        for item in base:
-            text = item.components.get("text", item.score)
-            popularity = item.components.get("popularity", 0.0)
-            aff = (affinity[item.product_id] - low) / span if item.product_id in affinity else 0.0
-            components = {
-                "text": TEXT_WEIGHT * text,
-                "affinity": AFFINITY_WEIGHT * aff,
-                "popularity": popularity,
-            }
+        for n, item in enumerate(base):
+            components = {name: float(contributions[n, k]) for k, name in enumerate(blend.names)}
+            components.update(
+                {f"x_{name}": float(features[n, k]) for k, name in enumerate(blend.names)}
+            )
+            taste = components["affinity"] + components["similarity"]
             ranked.append(
                 ScoredItem(
                     product_id=item.product_id,
-                    score=sum(components.values()),
-                    reason="Matches your search and your taste" if aff > 0.5 else item.reason,
+                    score=float(scores[n]),
+                    reason="Matches your search and your taste" if taste > 0.5 else item.reason,
                     components=components,
                 )
             )

@@ -141,6 +141,50 @@ def affinity_scores(
     return {pid: float(score) for (pid, _), score in zip(rows, scores, strict=True)}
 
 
+# How many of the shopper's latest products the "similarity" search signal compares with.
+SIMILARITY_RECENT_ITEMS = 3
+
+
+def search_signals(
+    *, user_id: int | None, session_id: str, product_ids: list[int]
+) -> dict[str, dict[int, float]]:
+    """The active model's signals for re-ranking search candidates, in one pass:
+
+    - ``affinity``: the shopper's user vector . each product's vector (the same user
+      vector as recommendations);
+    - ``similarity``: the largest cosine between each product and the shopper's
+      latest few products (the "bought together / next in line" signal).
+
+    Empty dicts when there is no active model or no history (anonymous shoppers are
+    known by their session's events).
+    """
+    loaded = serving.active_model()
+    empty: dict[str, dict[int, float]] = {"affinity": {}, "similarity": {}}
+    if loaded is None or not product_ids:
+        return empty
+    if user_id is not None:
+        history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
+    elif session_id:
+        history = pipeline.session_history(session_id, max_len=loaded.model.max_len)
+    else:
+        return empty
+    if not history[0]:
+        return empty
+    user_vector = np.asarray(loaded.model.user_vectors([history[0]], [history[1]], [history[2]]))[0]
+    _, unit, row_of, raw = _normalized_item_matrix(loaded)
+    rows = [(pid, row_of[pid]) for pid in product_ids if pid in row_of]
+    if not rows:
+        return empty
+    index = [r for _, r in rows]
+    affinity = raw[index] @ user_vector
+    recent = [row_of[p] for p in reversed(history[0]) if p in row_of][:SIMILARITY_RECENT_ITEMS]
+    similarity = (unit[index] @ unit[recent].T).max(axis=1) if recent else np.zeros(len(rows))
+    return {
+        "affinity": {pid: float(a) for (pid, _), a in zip(rows, affinity, strict=True)},
+        "similarity": {pid: float(v) for (pid, _), v in zip(rows, similarity, strict=True)},
+    }
+
+
 def user_recommendation_row(*, user_id: int) -> UserRecommendation | None:
     return (
         UserRecommendation.objects.filter(user_id=user_id).select_related("model_version").first()

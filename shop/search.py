@@ -424,6 +424,22 @@ def search_products(
     )
 
 
+def search_log_context(result: SearchResult) -> dict:
+    """What a search event records: the total, the ranked list shown and, per shown
+    product, its score components (the personalizer's features, for learning to rank)."""
+    context = {
+        "results": result.total,
+        "shown": [h.product.pk for h in result.hits],
+        "components": [
+            {k: round(float(v), 5) for k, v in h.components.items()} for h in result.hits
+        ],
+        "personalized": result.personalized,
+    }
+    if result.corrected_query:
+        context["corrected_query"] = result.corrected_query
+    return context
+
+
 # ------------------------------------------------------------------ did you mean
 
 

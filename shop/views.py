@@ -10,7 +10,13 @@ from django.views.decorators.http import require_GET
 
 from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import Shopper, get_personalizer
-from shop.search import SearchInputError, SearchParams, search_autocomplete, search_products
+from shop.search import (
+    SearchInputError,
+    SearchParams,
+    search_autocomplete,
+    search_log_context,
+    search_products,
+)
 from shop.selectors import products_in_order, trending_products
 from shop.services import event_record
 
@@ -90,7 +96,7 @@ def search(request: HttpRequest) -> HttpResponse:
             shopper=shopper,
             event_type=EventType.SEARCH,
             query=params.query,
-            context={"results": result.total, "shown": [h.product.pk for h in result.hits]},
+            context=search_log_context(result),
         )
     offset = (result.page - 1) * params.page_size
     hits = [

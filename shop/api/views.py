@@ -66,6 +66,7 @@ from shop.search import (
     SearchInputError,
     SearchParams,
     search_autocomplete,
+    search_log_context,
     search_products,
 )
 from shop.selectors import EVENT_WEIGHTS, products_in_order, shopper_events
@@ -341,7 +342,7 @@ class SearchView(ApiView):
                 shopper=shopper,
                 event_type=EventType.SEARCH,
                 query=params.query,
-                context={"results": result.total, "shown": [h.product.pk for h in result.hits]},
+                context=search_log_context(result),
                 source=APP_SOURCE,
             )
         products = []
