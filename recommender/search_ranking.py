@@ -22,7 +22,7 @@ from scipy.optimize import minimize
 LIVE_FEATURES = ("text", "affinity", "popularity", "similarity")
 # Until clicks have taught a blend: tuned offline (bench/search_quality.py on
 # amazon_scientific's validation queries; see the README).
-DEFAULT_WEIGHTS = {"text": 0.2, "affinity": 0.5, "popularity": 0.4, "similarity": 0.3}
+DEFAULT_WEIGHTS = {"text": 0.17, "affinity": 0.31, "popularity": 0.36, "similarity": 0.25}
 
 
 def standardize(features: np.ndarray) -> np.ndarray:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("search/autocomplete/", views.search_autocomplete_view, name="search-autocomplete"),
     path("products/<int:pk>/", views.product_detail, name="product"),
+    path("privacy/personalization/", views.personalization_preference, name="personalization"),
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import Shopper, get_personalizer
@@ -125,6 +126,22 @@ def search(request: HttpRequest) -> HttpResponse:
             "querystring": _querystring(request, drop=("page",)),
         },
     )
+
+
+@require_POST
+def personalization_preference(request: HttpRequest) -> HttpResponse:
+    """Opt out of (``opt_out=1``) or back into personalization; logged-in shoppers keep
+    the choice in their profile, anonymous ones in their session."""
+    opt_out = request.POST.get("opt_out") in ("1", "true", "on", "yes")
+    if request.user.is_authenticated:
+        ShopperProfile.objects.update_or_create(
+            user=request.user, defaults={"personalization_opt_out": opt_out}
+        )
+    request.session[OPT_OUT_SESSION_KEY] = opt_out
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return redirect(target)
 
 
 @require_GET

@@ -226,6 +226,21 @@ def test_a_shopper_who_opted_out_is_searched_without_personalization(client, set
     assert TasteRecorder.seen == [True, False, False]
 
 
+def test_anonymous_and_logged_in_shoppers_can_opt_out_and_back_in(client, settings, tools):
+    settings.SHOP_PERSONALIZER = f"{__name__}.TasteRecorder"
+    url = reverse("shop:personalization")
+    TasteRecorder.seen = []
+    assert client.post(url, {"opt_out": "1", "next": "/search/"}).status_code == 302
+    client.get(SEARCH_URL, {"q": "roll"})
+    client.post(url, {"opt_out": "0", "next": "https://evil.example/"})
+    client.get(SEARCH_URL, {"q": "roll"})
+    user = UserFactory()
+    client.force_login(user)
+    client.post(url, {"opt_out": "1"})
+    assert ShopperProfile.objects.get(user=user).personalization_opt_out
+    assert TasteRecorder.seen == [False, True]
+
+
 # --- logging ----------------------------------------------------------------------------
 
 

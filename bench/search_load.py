@@ -1,0 +1,464 @@
+"""Search under concurrent load: lexical-only against personalized, in the same run.
+
+    python -m bench.search_load --json OUT [--products 100000] [--clients 8]
+        [--requests 150] [--workers 2] [--rounds 2]
+
+Builds a synthetic catalogue (100,000 products with brand / adjective / material / noun /
+size titles in a two-level category tree) and shoppers with histories of views that
+stay near their favourite categories, trains a small model on them and activates it,
+then serves the project with gunicorn on 127.0.0.1 and drives GET /api/v1/search/ with
+``--clients`` concurrent clients, each logged in as a shopper (a real session cookie).
+Lexical-only requests come from shoppers who opted out of personalization (the same
+code path, minus the re-ranking); personalized ones from the others. The two kinds run
+in alternating phases (lexical, personalized, lexical, ...) so that both see the same
+machine state; every client makes a bounded number of requests per phase.
+
+Writes {"lexical": {"rps", "p50_ms", "p95_ms", "p99_ms", "errors"}, "personalized": {...},
+...}. Uses its own database (bench/_django.py): Postgres when DATABASE_URL names one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench import _django
+
+BRANDS_PREFIX = ["Acu", "Bolt", "Core", "Dyna", "Evo", "Flex", "Gear", "Hexa", "Ion", "Jet"]
+BRANDS_SUFFIX = ["tech", "pro", "works", "line", "max", "craft", "lab", "forge", "tool", "gen"]
+ADJECTIVES = [
+    "heavy",
+    "duty",
+    "compact",
+    "portable",
+    "cordless",
+    "industrial",
+    "precision",
+    "digital",
+    "magnetic",
+    "adjustable",
+    "waterproof",
+    "stainless",
+    "reinforced",
+    "lightweight",
+    "ergonomic",
+    "insulated",
+    "high",
+    "temperature",
+]
+MATERIALS = [
+    "steel",
+    "aluminum",
+    "nylon",
+    "brass",
+    "rubber",
+    "silicone",
+    "ceramic",
+    "carbon",
+    "titanium",
+    "copper",
+]
+NOUNS = [
+    "drill",
+    "wrench",
+    "clamp",
+    "gloves",
+    "tape",
+    "sander",
+    "saw",
+    "hammer",
+    "pliers",
+    "multimeter",
+    "caliper",
+    "respirator",
+    "filament",
+    "nozzle",
+    "bearing",
+    "hose",
+    "valve",
+    "fitting",
+    "cable",
+    "connector",
+    "switch",
+    "relay",
+    "battery",
+    "charger",
+    "lamp",
+    "goggles",
+    "scale",
+    "thermometer",
+    "funnel",
+    "beaker",
+    "pipette",
+    "microscope",
+]
+SIZES = ["1/4 inch", "1/2 inch", "3 mm", "5 mm", "10 pack", "25 ft", "2 lb", "XL", "M", "set of 6"]
+CATEGORY_TOPS = [
+    "Power Tools",
+    "Hand Tools",
+    "Safety",
+    "Electrical",
+    "Plumbing",
+    "Lab Supplies",
+    "3D Printing",
+    "Fasteners",
+    "Abrasives",
+    "Adhesives",
+    "Measuring",
+    "Lighting",
+    "Hydraulics",
+    "Welding",
+    "Janitorial",
+    "Material Handling",
+    "Filtration",
+    "Motors",
+    "Packaging",
+    "Test Equipment",
+]
+
+
+def build_data(*, products: int, users: int, rng: random.Random) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from shop.importers import insert_events
+    from shop.models import Brand, Category, Product, ShopperProfile
+
+    leaves = []
+    for top in CATEGORY_TOPS:
+        parent = Category.objects.create(name=top)
+        for n in range(15):
+            leaves.append(
+                Category.objects.create(name=f"{top} {NOUNS[n * 2 % len(NOUNS)]}", parent=parent)
+            )
+    brands = Brand.objects.bulk_create(
+        [
+            Brand(name=f"{p}{s}{n or ''}", slug=f"{p}{s}{n}".lower())
+            for n in range(8)
+            for p in BRANDS_PREFIX
+            for s in BRANDS_SUFFIX
+        ]
+    )
+    batch = []
+    for i in range(products):
+        leaf = leaves[i % len(leaves)]
+        noun = NOUNS[(i // len(leaves) + leaves.index(leaf)) % len(NOUNS)]
+        brand = brands[rng.randrange(len(brands))]
+        title = (
+            f"{brand.name} {rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {noun} "
+            f"{rng.choice(SIZES)}"
+        )
+        batch.append(
+            Product(
+                sku=f"L{i:07d}",
+                title=title,
+                category=leaf,
+                brand=brand,
+                stock=0 if rng.random() < 0.1 else 10,
+                popularity=int(rng.paretovariate(1.5)),
+                description=f"{title}. For {leaf.path.lower()} work.",
+            )
+        )
+        if len(batch) == 5000:
+            Product.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Product.objects.bulk_create(batch)
+    by_leaf: dict[int, list[int]] = {}
+    for pk, category_id in Product.objects.values_list("pk", "category_id"):
+        by_leaf.setdefault(category_id, []).append(pk)
+    user_model = get_user_model()
+    user_model.objects.bulk_create(
+        [user_model(username=f"shopper{i}", password="!") for i in range(users)], batch_size=5000
+    )
+    user_ids = list(user_model.objects.order_by("pk").values_list("pk", flat=True))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    now = datetime.now(UTC)
+    rows = []
+    leaf_ids = list(by_leaf)
+    for n, uid in enumerate(user_ids):
+        favourites = rng.sample(leaf_ids, 2)
+        for step in range(rng.randint(8, 20)):
+            pool = by_leaf[rng.choice(favourites) if rng.random() < 0.8 else rng.choice(leaf_ids)]
+            rows.append(
+                (
+                    uid,
+                    "",
+                    rng.choice(pool),
+                    "view",
+                    None,
+                    "",
+                    None,
+                    {},
+                    "bench",
+                    f"{n}-{step}",
+                    start + timedelta(minutes=n * 30 + step),
+                    now,
+                )
+            )
+    for i in range(0, len(rows), 20000):
+        insert_events(rows[i : i + 20000])
+    # Half of the shoppers opted out: they get the lexical-only order.
+    opted_out = user_ids[1::2]
+    ShopperProfile.objects.bulk_create(
+        [ShopperProfile(user_id=uid, personalization_opt_out=True) for uid in opted_out]
+    )
+    return {"user_ids": user_ids, "opted_out": set(opted_out), "events": len(rows)}
+
+
+def train_and_activate() -> dict:
+    from recommender import services
+    from recommender.models import ModelVersion
+
+    run = services.training_run_create(
+        parameters={
+            "max_epochs": 1,
+            "max_train_seconds": 90,
+            "dim": 32,
+            "max_len": 20,
+            "activate": "never",
+        }
+    )
+    t0 = time.perf_counter()
+    version = services.training_run_execute(run_id=run.pk)
+    ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+    return {"train_seconds": round(time.perf_counter() - t0, 1), "version": version.pk}
+
+
+def session_cookies(user_ids: list[int]) -> dict[int, str]:
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+
+    cookies = {}
+    for user in get_user_model().objects.filter(pk__in=user_ids):
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        cookies[user.pk] = store.session_key
+    return cookies
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.5)
+    raise SystemExit(f"gunicorn did not answer {url} within {seconds:.0f}s")
+
+
+def drive(
+    base: str, cookies: list[str], queries: list[str], *, clients: int, requests: int, rng_seed: int
+):
+    """``clients`` threads, ``requests`` each; returns (latencies in ms, errors, seconds)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        rng = random.Random(rng_seed * 1000 + n)
+        mine = []
+        for _ in range(requests):
+            q = rng.choice(queries)
+            url = f"{base}/api/v1/search/?q={urllib.request.quote(q)}&page_size=24"
+            request = urllib.request.Request(
+                url, headers={"Cookie": f"sessionid={rng.choice(cookies)}"}
+            )
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                    ok = response.status == 200
+            except Exception:
+                ok = False
+            mine.append((time.perf_counter() - t0) * 1000)
+            if not ok:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors[0], time.perf_counter() - t0
+
+
+def summary(latencies: list[float], errors: int, seconds: float) -> dict:
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1) if ordered else 0.0
+
+    return {
+        "rps": round(len(latencies) / seconds, 1) if seconds else 0.0,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "errors": errors,
+        "requests": len(latencies),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=2_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=150, help="per client and phase")
+    parser.add_argument("--rounds", type=int, default=2, help="lexical + personalized phases")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    vendor = _django.setup("search_load")
+    rng = random.Random(7)
+    data = build_data(products=args.products, users=args.users, rng=rng)
+    print(
+        f"{vendor}: {args.products:,} products, {len(data['user_ids']):,} shoppers, "
+        f"{data['events']:,} events ({time.perf_counter() - t0:.0f}s)",
+        flush=True,
+    )
+    trained = train_and_activate()
+    print(f"model trained and active ({trained['train_seconds']}s)", flush=True)
+    personal = [u for u in data["user_ids"] if u not in data["opted_out"]][:400]
+    lexical = sorted(data["opted_out"])[:400]
+    cookies = session_cookies(personal + lexical)
+    queries = (
+        NOUNS
+        + [f"{a} {n}" for a in ADJECTIVES[:8] for n in NOUNS[:12]]
+        + [f"{m} {n}" for m in MATERIALS for n in NOUNS[:10]]
+        + [f"{b}{s} {n}" for b in BRANDS_PREFIX[:4] for s in BRANDS_SUFFIX[:3] for n in NOUNS[:5]]
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+    }
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=_django.ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(f"{base}/api/v1/search/?q=drill")
+        # Warm-up: every worker loads the model and fills its caches.
+        drive(
+            base,
+            [cookies[u] for u in personal],
+            queries,
+            clients=args.clients,
+            requests=10,
+            rng_seed=99,
+        )
+        drive(
+            base,
+            [cookies[u] for u in lexical],
+            queries,
+            clients=args.clients,
+            requests=10,
+            rng_seed=98,
+        )
+        results: dict[str, list] = {"lexical": [[], 0, 0.0], "personalized": [[], 0, 0.0]}
+        for round_ in range(args.rounds):
+            for kind, users in (("lexical", lexical), ("personalized", personal)):
+                lat, err, sec = drive(
+                    base,
+                    [cookies[u] for u in users],
+                    queries,
+                    clients=args.clients,
+                    requests=args.requests,
+                    rng_seed=round_,
+                )
+                results[kind][0] += lat
+                results[kind][1] += err
+                results[kind][2] += sec
+                print(
+                    f"round {round_ + 1} {kind}: {len(lat) / sec:.1f} req/s, errors {err}",
+                    flush=True,
+                )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    report = {kind: summary(*values) for kind, values in results.items()}
+    report.update(
+        {
+            "throughput_ratio": round(
+                report["personalized"]["rps"] / max(report["lexical"]["rps"], 1e-9), 3
+            ),
+            "database": vendor,
+            "products": args.products,
+            "shoppers": len(data["user_ids"]),
+            "clients": args.clients,
+            "gunicorn_workers": args.workers,
+            "requests_per_client_per_phase": args.requests,
+            "rounds": args.rounds,
+            "cpu_count": os.cpu_count(),
+            "model": trained,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "command": "python -m bench.search_load "
+            + " ".join(sys.argv[1:] if argv is None else argv),
+        }
+    )
+    for kind in ("lexical", "personalized"):
+        m = report[kind]
+        print(
+            f"{kind:13s} {m['rps']:7.1f} req/s  p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  "
+            f"p99 {m['p99_ms']} ms  errors {m['errors']}"
+        )
+    print(f"personalized / lexical throughput = {report['throughput_ratio']}")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
