@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -30,6 +31,8 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 24
 # How many lexical candidates the personalizer re-orders; deeper pages keep text order.
 RERANK_WINDOW = 200
+# Up to this many matches, one query fetches them all for the total, facets and window.
+MATCH_LIMIT = 20_000
 FACET_LIMIT = 20
 CENT = Decimal("0.01")
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "popular")
@@ -332,6 +335,17 @@ def _apply_rules(
 PIN_COMPONENT = 1000.0
 
 
+def _facets_from_rows(rows) -> dict[str, list[FacetValue]]:
+    """Facets from (pk, score, stock, category_id, brand_id) rows: as ``_facets``."""
+    out = {}
+    for name, column, model in (("category", 3, Category), ("brand", 4, Brand)):
+        counts = Counter(row[column] for row in rows if row[column] is not None)
+        names = dict(model.objects.filter(pk__in=list(counts)).values_list("pk", "name"))
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], names.get(item[0], "")))
+        out[name] = [FacetValue(pk, names.get(pk, ""), n) for pk, n in ordered[:FACET_LIMIT]]
+    return out
+
+
 def search_products(
     *, params: SearchParams, shopper: Shopper, correct_typos: bool = True
 ) -> SearchResult:
@@ -344,7 +358,27 @@ def search_products(
     terms = params.terms
     rules = search_rules_for_query(query=params.query)
     base = _filtered_queryset(params, banned=rules.bans)
-    total = base.count()
+    scored = base.annotate(text_score=_text_score(terms))
+    order = {
+        "relevance": ["-text_score", "-popularity", "pk"],
+        "price_asc": [Coalesce("price", Value(Decimal("1e12"))).asc(), "pk"],
+        "price_desc": [Coalesce("price", Value(Decimal("-1"))).desc(), "pk"],
+        "newest": ["-created_at", "pk"],
+        "popular": ["-popularity", "pk"],
+    }[params.sort]
+    scored = scored.order_by(*order)
+    # Relevance: one pass over the matches gives the total, the facets and the window
+    # (one full-text evaluation instead of four); very broad queries use SQL counts.
+    matches = None
+    if params.sort == "relevance":
+        matches = list(
+            scored.values_list("pk", "text_score", "stock", "category_id", "brand_id")[
+                : MATCH_LIMIT + 1
+            ]
+        )
+        if len(matches) > MATCH_LIMIT:
+            matches = None
+    total = len(matches) if matches is not None else base.count()
     if not total and terms and correct_typos:
         suggestion = did_you_mean(terms=terms)
         if suggestion:
@@ -360,19 +394,12 @@ def search_products(
     start = (page - 1) * params.page_size
     end = start + params.page_size
 
-    scored = base.annotate(text_score=_text_score(terms))
-    order = {
-        "relevance": ["-text_score", "-popularity", "pk"],
-        "price_asc": [Coalesce("price", Value(Decimal("1e12"))).asc(), "pk"],
-        "price_desc": [Coalesce("price", Value(Decimal("-1"))).desc(), "pk"],
-        "newest": ["-created_at", "pk"],
-        "popular": ["-popularity", "pk"],
-    }[params.sort]
-    scored = scored.order_by(*order)
-
     personalized = False
     if params.sort == "relevance" and start < RERANK_WINDOW and total:
-        window = list(scored.values_list("pk", "text_score", "stock")[:RERANK_WINDOW])
+        if matches is not None:
+            window = [row[:3] for row in matches[:RERANK_WINDOW]]
+        else:
+            window = list(scored.values_list("pk", "text_score", "stock")[:RERANK_WINDOW])
         top = max((float(s) for _, s, _ in window), default=0.0) or 1.0
         in_stock = {pk: stock > 0 for pk, _, stock in window}
         candidates = [
@@ -395,7 +422,11 @@ def search_products(
         page_items = ranked[start:end]
         if len(page_items) < params.page_size and end > len(ranked):
             # The page runs past the re-ranked window: continue in text order.
-            tail = list(scored.values_list("pk", "text_score")[max(start, len(ranked)) : end])
+            tail_start = max(start, len(ranked))
+            if matches is not None:
+                tail = [row[:2] for row in matches[tail_start:end]]
+            else:
+                tail = list(scored.values_list("pk", "text_score")[tail_start:end])
             page_items += [ScoredItem(product_id=pk, score=float(s) / top) for pk, s in tail]
     else:
         page_items = [
@@ -419,7 +450,7 @@ def search_products(
         total=total,
         page=page,
         num_pages=num_pages,
-        facets=_facets(base),
+        facets=_facets(base) if matches is None else _facets_from_rows(matches),
         personalized=personalized,
     )
 
