@@ -8,6 +8,7 @@ be sold, per-user exclusions) and maps raw ids in and out.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ def encode_histories(
     )
 
 
-class Recommender:
+class Recommender(ABC):
     """Base of every model: masks, top-K and raw-id mapping.
 
     Subclasses set `item_vocab`, `event_vocab`, `max_len`, `n_gap_buckets` and
@@ -63,8 +64,9 @@ class Recommender:
     max_len: int = 50
     n_gap_buckets: int = 16
 
+    @abstractmethod
     def score(self, batch: Batch) -> np.ndarray:
-        raise NotImplementedError
+        """(users, items) scores over internal item ids for a batch of histories."""
 
     def masked_top_k(self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k of score + bias with the (row, item) pairs in `where` excluded.
