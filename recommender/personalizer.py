@@ -55,9 +55,9 @@ class RecommenderPersonalizer(Personalizer):
         ]
         if len(items) < limit:
             seen = {i.product_id for i in items} | set(exclude)
-            items += [
-                i for i in self.default.recommend(shopper=shopper, limit=limit, exclude=list(seen))
-            ][: limit - len(items)]
+            items += self.default.recommend(shopper=shopper, limit=limit, exclude=list(seen))[
+                : limit - len(items)
+            ]
         return items
 
     def similar(self, *, product_id, shopper, limit):

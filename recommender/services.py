@@ -6,6 +6,7 @@ import logging
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -124,10 +125,12 @@ def _finish(run: TrainingRun, status: str, *, error: str = "") -> None:
 class _Progress:
     """The progress callback fit() calls: saves progress, heartbeats, checks cancellation."""
 
-    def __init__(self, run: TrainingRun) -> None:
+    def __init__(self, run: TrainingRun, on_report: Callable[[dict], None] | None = None) -> None:
         self.run = run
+        self.on_report = on_report
         self.lines: list[str] = []
         self.saved_at = 0.0
+        self.cancelled = False
 
     def log(self, line: str) -> None:
         logger.info("run %s: %s", self.run.pk, line)
@@ -161,15 +164,17 @@ class _Progress:
                     f"{timezone.now():%H:%M:%S} epoch {report.get('epoch')}: loss {report.get('loss', 0):.4f} val NDCG@10 {report.get('val_ndcg@10')}"
                 ]
             )[-LOG_TAIL_LINES:]
+        if self.on_report is not None:
+            self.on_report(report)
         keep_going = self.save(force=report.get("stage") == "epoch", **fields)
         if not keep_going:
             self.cancelled = True
         return keep_going
 
-    cancelled = False
 
-
-def training_run_execute(*, run_id: int) -> ModelVersion | None:
+def training_run_execute(
+    *, run_id: int, on_report: Callable[[dict], None] | None = None
+) -> ModelVersion | None:
     """Train, evaluate and register a model version for a queued run.
 
     Raises TrainingBusy when another run is running (the task retries later). Every
@@ -179,7 +184,7 @@ def training_run_execute(*, run_id: int) -> ModelVersion | None:
     from recommender import pipeline
 
     run = _claim(run_id)
-    progress = _Progress(run)
+    progress = _Progress(run, on_report)
     timings: dict[str, float] = {}
     try:
         result = pipeline.train_from_database(

@@ -65,28 +65,24 @@ class Command(BaseCommand):
         bar = tqdm(
             total=config_for(parameters).max_epochs, desc="training", unit="epoch", file=sys.stderr
         )
-        original = services._Progress.__call__
 
-        def with_bar(progress, report):
+        def show_epoch(report):
             if report.get("stage") == "epoch":
                 bar.update(1)
                 bar.set_postfix(
                     loss=f"{report.get('loss') or 0:.3f}", val_ndcg=report.get("best_val_ndcg@10")
                 )
-            return original(progress, report)
 
         # The bar shows the epochs; the per-epoch log lines go to the run's log tail.
         ml_logger = logging.getLogger("recommender")
         level = ml_logger.level
-        if not options["run_async"] and options["verbosity"] < 2:
+        if options["verbosity"] < 2:
             ml_logger.setLevel(logging.WARNING)
-        services._Progress.__call__ = with_bar
         try:
-            version = services.training_run_execute(run_id=run.pk)
+            version = services.training_run_execute(run_id=run.pk, on_report=show_epoch)
         except Exception as exc:
             raise CommandError(f"training run {run.pk} failed: {exc}") from exc
         finally:
-            services._Progress.__call__ = original
             ml_logger.setLevel(level)
             bar.close()
         run.refresh_from_db()
