@@ -2,13 +2,14 @@
 
 Benchmarks never write into the configured database itself: on Postgres they create
 (and drop first) ``<name>_bench_<suffix>`` on the same server; on SQLite they use a
-fresh file under var/bench/.
+fresh file under var/bench/. With REDIS_URL they cache under a key prefix of their own.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,10 @@ def setup(suffix: str) -> str:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import environ
 
+    if os.environ.get("REDIS_URL"):
+        # A fresh key space in the shared Redis: nothing cached by an earlier run (for
+        # another database with the same ids) is read back, and nothing is flushed.
+        os.environ["CACHE_KEY_PREFIX"] = f"bench-{suffix}-{int(time.time())}"
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://", "pgsql://")):
         config = environ.Env.db_url_config(url)

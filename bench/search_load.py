@@ -313,6 +313,30 @@ def drive(
     return latencies, errors[0], time.perf_counter() - t0
 
 
+def cpu_snapshot(server_pgid: int) -> dict[str, float]:
+    """CPU seconds used so far by the web server's processes, Postgres and this client
+    (Linux /proc; empty elsewhere): where a request's time goes."""
+    out = {"web": 0.0, "postgres": 0.0, "client": sum(os.times()[:2])}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    proc = Path("/proc")
+    if not proc.exists():
+        return {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == server_pgid:
+            out["web"] += seconds
+        elif cmdline.startswith(b"postgres"):
+            out["postgres"] += seconds
+    return out
+
+
 def summary(latencies: list[float], errors: int, seconds: float) -> dict:
     ordered = sorted(latencies)
 
@@ -339,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=150, help="per client and phase")
     parser.add_argument("--rounds", type=int, default=2, help="lexical + personalized phases")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="gunicorn worker processes (2 per core here)"
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     vendor = _django.setup("search_load")
@@ -407,8 +433,10 @@ def main(argv: list[str] | None = None) -> int:
             rng_seed=98,
         )
         results: dict[str, list] = {"lexical": [[], 0, 0.0], "personalized": [[], 0, 0.0]}
+        cpu: dict[str, dict[str, float]] = {"lexical": {}, "personalized": {}}
         for round_ in range(args.rounds):
             for kind, users in (("lexical", lexical), ("personalized", personal)):
+                before = cpu_snapshot(server.pid)
                 lat, err, sec = drive(
                     base,
                     [cookies[u] for u in users],
@@ -417,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
                     requests=args.requests,
                     rng_seed=round_,
                 )
+                after = cpu_snapshot(server.pid)
+                for name in after:
+                    cpu[kind][name] = cpu[kind].get(name, 0.0) + after[name] - before[name]
                 results[kind][0] += lat
                 results[kind][1] += err
                 results[kind][2] += sec
@@ -428,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     report = {kind: summary(*values) for kind, values in results.items()}
+    for kind, used in cpu.items():
+        n = max(report[kind]["requests"], 1)
+        report[kind]["cpu_ms_per_request"] = {k: round(v * 1000 / n, 2) for k, v in used.items()}
     report.update(
         {
             "throughput_ratio": round(
@@ -451,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         m = report[kind]
         print(
             f"{kind:13s} {m['rps']:7.1f} req/s  p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  "
-            f"p99 {m['p99_ms']} ms  errors {m['errors']}"
+            f"p99 {m['p99_ms']} ms  errors {m['errors']}  CPU ms/request {m['cpu_ms_per_request']}"
         )
     print(f"personalized / lexical throughput = {report['throughput_ratio']}")
     out = Path(args.json)

@@ -6,7 +6,7 @@ The shop wraps it: an exception here is logged and answered by the shop's defaul
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 
 import numpy as np
 from django.utils.text import Truncator
@@ -15,8 +15,12 @@ from recommender import selectors
 from recommender.search_blend import search_blend_current
 from recommender.search_ranking import standardize
 from shop.models import Product
-from shop.personalization import DefaultPersonalizer, Personalizer, ScoredItem
-from shop.selectors import product_popularity
+from shop.personalization import (
+    DefaultPersonalizer,
+    Personalizer,
+    ScoredItem,
+    candidate_popularity,
+)
 
 
 def _titles(product_ids) -> dict[int, str]:
@@ -80,44 +84,76 @@ class RecommenderPersonalizer(Personalizer):
         clicks) or the offline-tuned defaults. Components are each feature's share of
         the score (weight x feature standardised over the candidates); ``x_<name>`` are
         the raw features, which the shop logs with the search for learning to rank."""
-        base = self.default.rank_search(shopper=shopper, query=query, candidates=candidates)
-        if not shopper.personalize or len(base) < 2:
-            return base
-        ids = [c.product_id for c in base]
-        signals = selectors.search_signals(
+        if not shopper.personalize or len(candidates) < 2:
+            return self.default.rank_search(shopper=shopper, query=query, candidates=candidates)
+        ids = [c.product_id for c in candidates]
+        signals = selectors.search_signal_arrays(
             user_id=shopper.user_id, session_id=shopper.session_id, product_ids=ids
         )
-        if not signals["affinity"]:
-            return base
-        popularity = product_popularity(product_ids=ids)
-        features = np.array(
-            [
-                [
-                    item.components.get("text", item.score),
-                    signals["affinity"].get(item.product_id, 0.0),
-                    math.log1p(popularity.get(item.product_id, 0)),
-                    signals["similarity"].get(item.product_id, 0.0),
-                ]
-                for item in base
-            ]
-        )
+        if signals is None:
+            return self.default.rank_search(shopper=shopper, query=query, candidates=candidates)
+        affinity, similarity, _ = signals
+        popularity = candidate_popularity(candidates)
+        n = len(candidates)
+        columns = {
+            "text": np.fromiter((c.components.get("text", c.score) for c in candidates), float, n),
+            "affinity": affinity,
+            "popularity": np.log1p(np.fromiter((popularity.get(i, 0) for i in ids), float, n)),
+            "similarity": similarity,
+        }
         blend = search_blend_current()
+        features = np.column_stack([columns[name] for name in blend.names])
         contributions = standardize(features) * blend.weights
         scores = contributions.sum(axis=1)
+        order = np.lexsort((np.asarray(ids), -scores))  # best score first, then product id
+        taste = sum(
+            contributions[:, k] for k, name in enumerate(blend.names) if name in TASTE_FEATURES
+        )
+        table = _ComponentTable(blend.names, contributions, features)
         ranked = []
-        for n, item in enumerate(base):
-            components = {name: float(contributions[n, k]) for k, name in enumerate(blend.names)}
-            components.update(
-                {f"x_{name}": float(features[n, k]) for k, name in enumerate(blend.names)}
-            )
-            taste = components["affinity"] + components["similarity"]
+        for row in order:
+            item = candidates[row]
             ranked.append(
                 ScoredItem(
                     product_id=item.product_id,
-                    score=float(scores[n]),
-                    reason="Matches your search and your taste" if taste > 0.5 else item.reason,
-                    components=components,
+                    score=float(scores[row]),
+                    reason="Matches your search and your taste"
+                    if taste[row] > 0.5
+                    else item.reason or "Matches your search",
+                    components=_RowComponents(table, int(row)),
                 )
             )
-        ranked.sort(key=lambda s: (-s.score, s.product_id))
         return ranked
+
+
+# The features that say something about this shopper (the rest are about the query).
+TASTE_FEATURES = ("affinity", "similarity")
+
+
+class _ComponentTable:
+    """Per-candidate score components of one search, as arrays."""
+
+    def __init__(self, names, contributions: np.ndarray, features: np.ndarray) -> None:
+        self.keys = (*names, *(f"x_{name}" for name in names))
+        self.column = {key: k for k, key in enumerate(self.keys)}
+        self.values = np.hstack([contributions, features])
+
+
+class _RowComponents(Mapping):
+    """One candidate's components ({feature: share of the score, x_feature: raw value}),
+    read from the search's arrays on demand: only the shown page is ever read, so the
+    other ~200 candidates never build a dict."""
+
+    __slots__ = ("table", "row")
+
+    def __init__(self, table: _ComponentTable, row: int) -> None:
+        self.table, self.row = table, row
+
+    def __getitem__(self, key: str) -> float:
+        return float(self.table.values[self.row, self.table.column[key]])
+
+    def __iter__(self):
+        return iter(self.table.keys)
+
+    def __len__(self) -> int:
+        return len(self.table.keys)

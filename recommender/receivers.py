@@ -1,4 +1,5 @@
-"""Reacts to the shop's signals: a new view, cart or purchase re-scores that shopper."""
+"""Reacts to the shop's signals: a new view, cart or purchase re-scores that shopper
+and drops their cached vector."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ REFRESHING_EVENT_TYPES = {"view", "click", "add_to_cart", "purchase", "rating"}
 
 @receiver(events_recorded, dispatch_uid="recommender.refresh_on_events")
 def refresh_on_events(sender, user_ids=(), session_ids=(), event_types=(), **kwargs) -> None:
+    from recommender.export import TRAINING_EVENT_TYPES
+    from recommender.selectors import shopper_state_forget
     from recommender.tasks import REFRESH_DEBOUNCE_SECONDS, refresh_user
 
+    if set(TRAINING_EVENT_TYPES) & set(event_types):
+        # Their history changed: the next search re-computes their vector.
+        shopper_state_forget(user_ids=user_ids, session_ids=session_ids)
     if not REFRESHING_EVENT_TYPES & set(event_types):
         return
     for user_id in user_ids:

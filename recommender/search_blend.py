@@ -18,6 +18,7 @@ from django.core.cache import cache
 
 from recommender.models import SearchBlend
 from recommender.search_ranking import DEFAULT_WEIGHTS, LIVE_FEATURES, BlendModel, fit_blend
+from shop.caching import cache_get, cache_set
 from shop.models import Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,11 @@ LINKED_EVENT_TYPES = (EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE
 
 def search_blend_current() -> BlendModel:
     """The newest stored blend, else the offline defaults (cached for a minute)."""
-    weights = cache.get(CACHE_KEY)
+    weights = cache_get(CACHE_KEY)
     if weights is None:
         row = SearchBlend.objects.order_by("-created_at", "-id").values("weights").first()
         weights = row["weights"] if row else DEFAULT_WEIGHTS
-        cache.set(CACHE_KEY, weights, CACHE_SECONDS)
+        cache_set(CACHE_KEY, weights, CACHE_SECONDS)
     return BlendModel.from_dict(weights, LIVE_FEATURES)
 
 

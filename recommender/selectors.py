@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.cache import cache
 
 from recommender import pipeline, serving
 from recommender.models import UserRecommendation
 from recommender.services import recs_cache_key
+from shop.caching import cache_delete_many, cache_get, cache_set
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
@@ -53,14 +53,14 @@ def recommendations_for_user(
     if loaded is None:
         return []
     if user_id is not None:
-        cached = cache.get(recs_cache_key(user_id))
+        cached = cache_get(recs_cache_key(user_id))
         if cached and cached.get("version") == loaded.version_id and len(cached["items"]) >= limit:
             return _from_items(cached["items"], "cache", limit, exclude)
         stored = UserRecommendation.objects.filter(
             user_id=user_id, model_version_id=loaded.version_id
         ).first()
         if stored is not None and len(stored.items) >= limit:
-            cache.set(
+            cache_set(
                 recs_cache_key(user_id), {"version": loaded.version_id, "items": stored.items}, 3600
             )
             return _from_items(stored.items, "database", limit, exclude)
@@ -117,28 +117,67 @@ def similar_items(*, product_id: int, limit: int = 8) -> list[Recommendation]:
     return out[:limit]
 
 
+@dataclass(frozen=True)
+class ShopperState:
+    """What the active model knows of a shopper: their vector and latest products."""
+
+    version_id: int
+    vector: np.ndarray | None  # None: no history yet
+    recent: tuple[int, ...]  # product ids, newest first
+
+
+# A shopper's state is cached between requests (search re-ranks every query with it)
+# and forgotten when they view, cart, buy or rate something (recommender.receivers).
+SHOPPER_STATE_SECONDS = 300
+
+
+def shopper_state_key(*, user_id: int | None, session_id: str) -> str:
+    who = f"u{user_id}" if user_id is not None else f"s{session_id}"
+    return f"recommender:shopper-state:{who}"
+
+
+def shopper_state(
+    loaded: serving.LoadedModel, *, user_id: int | None, session_id: str
+) -> ShopperState | None:
+    """The shopper's vector from the active model (cached); None for nobody."""
+    if user_id is None and not session_id:
+        return None
+    key = shopper_state_key(user_id=user_id, session_id=session_id)
+    cached = cache_get(key)
+    if isinstance(cached, ShopperState) and cached.version_id == loaded.version_id:
+        return cached
+    if user_id is not None:
+        history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
+    else:
+        history = pipeline.session_history(session_id, max_len=loaded.model.max_len)
+    vector = None
+    if history[0]:
+        vector = np.asarray(
+            loaded.model.user_vectors([history[0]], [history[1]], [history[2]]), dtype=np.float32
+        )[0]
+    state = ShopperState(
+        version_id=loaded.version_id,
+        vector=vector,
+        recent=tuple(dict.fromkeys(reversed(history[0]))),
+    )
+    cache_set(key, state, SHOPPER_STATE_SECONDS)
+    return state
+
+
+def shopper_state_forget(*, user_ids=(), session_ids=()) -> None:
+    keys = [shopper_state_key(user_id=u, session_id="") for u in user_ids]
+    keys += [shopper_state_key(user_id=None, session_id=s) for s in session_ids if s]
+    if keys:
+        cache_delete_many(keys)
+
+
 def affinity_scores(
     *, user_id: int | None, session_id: str, product_ids: list[int]
 ) -> dict[int, float]:
     """Dot product of the shopper's vector with each product's vector (model space)."""
-    loaded = serving.active_model()
-    if loaded is None or not product_ids:
-        return {}
-    if user_id is not None:
-        history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
-    elif session_id:
-        history = pipeline.session_history(session_id, max_len=loaded.model.max_len)
-    else:
-        return {}
-    if not history[0]:
-        return {}
-    user_vector = np.asarray(loaded.model.user_vectors([history[0]], [history[1]], [history[2]]))[0]
-    _, _, row_of, raw = _normalized_item_matrix(loaded)
-    rows = [(pid, row_of[pid]) for pid in product_ids if pid in row_of]
-    if not rows:
-        return {}
-    scores = raw[[r for _, r in rows]] @ user_vector
-    return {pid: float(score) for (pid, _), score in zip(rows, scores, strict=True)}
+    return search_signals(user_id=user_id, session_id=session_id, product_ids=product_ids)[
+        "affinity"
+    ]
 
 
 # How many of the shopper's latest products the "similarity" search signal compares with.
@@ -156,33 +195,44 @@ def search_signals(
       latest few products (the "bought together / next in line" signal).
 
     Empty dicts when there is no active model or no history (anonymous shoppers are
-    known by their session's events).
+    known by their session's events); products the model does not know are left out.
     """
+    arrays = search_signal_arrays(user_id=user_id, session_id=session_id, product_ids=product_ids)
+    if arrays is None:
+        return {"affinity": {}, "similarity": {}}
+    affinity, similarity, known = arrays
+    out: dict[str, dict[int, float]] = {"affinity": {}, "similarity": {}}
+    for n, pid in enumerate(product_ids):
+        if known[n]:
+            out["affinity"][pid] = float(affinity[n])
+            out["similarity"][pid] = float(similarity[n])
+    return out
+
+
+def search_signal_arrays(
+    *, user_id: int | None, session_id: str, product_ids: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``search_signals`` as arrays aligned with ``product_ids``: (affinity, similarity,
+    known), 0 where the model does not know the product; None when it has nothing to say."""
     loaded = serving.active_model()
-    empty: dict[str, dict[int, float]] = {"affinity": {}, "similarity": {}}
     if loaded is None or not product_ids:
-        return empty
-    if user_id is not None:
-        history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
-    elif session_id:
-        history = pipeline.session_history(session_id, max_len=loaded.model.max_len)
-    else:
-        return empty
-    if not history[0]:
-        return empty
-    user_vector = np.asarray(loaded.model.user_vectors([history[0]], [history[1]], [history[2]]))[0]
+        return None
+    state = shopper_state(loaded, user_id=user_id, session_id=session_id)
+    if state is None or state.vector is None:
+        return None
     _, unit, row_of, raw = _normalized_item_matrix(loaded)
-    rows = [(pid, row_of[pid]) for pid in product_ids if pid in row_of]
-    if not rows:
-        return empty
-    index = [r for _, r in rows]
-    affinity = raw[index] @ user_vector
-    recent = [row_of[p] for p in reversed(history[0]) if p in row_of][:SIMILARITY_RECENT_ITEMS]
-    similarity = (unit[index] @ unit[recent].T).max(axis=1) if recent else np.zeros(len(rows))
-    return {
-        "affinity": {pid: float(a) for (pid, _), a in zip(rows, affinity, strict=True)},
-        "similarity": {pid: float(v) for (pid, _), v in zip(rows, similarity, strict=True)},
-    }
+    index = np.fromiter((row_of.get(pid, -1) for pid in product_ids), np.int64, len(product_ids))
+    known = index >= 0
+    if not known.any():
+        return None
+    rows = index[known]
+    affinity = np.zeros(len(product_ids), dtype=np.float64)
+    similarity = np.zeros(len(product_ids), dtype=np.float64)
+    affinity[known] = raw[rows] @ state.vector
+    recent = [row_of[p] for p in state.recent if p in row_of][:SIMILARITY_RECENT_ITEMS]
+    if recent:
+        similarity[known] = (unit[rows] @ unit[recent].T).max(axis=1)
+    return affinity, similarity, known
 
 
 def user_recommendation_row(*, user_id: int) -> UserRecommendation | None:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.core.cache import cache
+from shop.caching import cache_get, cache_set
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +57,16 @@ def active_version_id() -> int | None:
     """The active version's id, from the cache (set on activation) or the database."""
     from recommender.models import ModelVersion
 
-    value = cache.get(ACTIVE_VERSION_KEY)
+    value = cache_get(ACTIVE_VERSION_KEY)
     if value is not None:
         return value or None
     version_id = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
-    cache.set(ACTIVE_VERSION_KEY, version_id or 0, 60)
+    cache_set(ACTIVE_VERSION_KEY, version_id or 0, 60)
     return version_id
 
 
 def announce_active(version_id: int | None) -> None:
-    cache.set(ACTIVE_VERSION_KEY, version_id or 0, 60)
+    cache_set(ACTIVE_VERSION_KEY, version_id or 0, 60)
     _state["checked_at"] = 0.0
 
 

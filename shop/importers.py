@@ -29,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from shop.models import Brand, Category, Event, EventType, Product
+from shop.search import search_cache_invalidate
 
 BATCH_SIZE = 5000
 MAX_SKU = 64
@@ -558,6 +559,8 @@ def import_product_rows(
         if len(batch) >= batch_size:
             flush()
     flush()
+    if report.created or report.updated:
+        search_cache_invalidate()  # bulk upserts send no save signals
     return report
 
 

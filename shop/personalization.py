@@ -41,12 +41,26 @@ class Shopper:
 
 @dataclass(frozen=True)
 class ScoredItem:
-    """A product id with its score, a human-readable reason and the score's parts."""
+    """A product id with its score, a human-readable reason and the score's parts.
+
+    ``features`` carries facts the shop already fetched with a candidate (its
+    ``popularity`` counter), so a personalizer need not query them again.
+    """
 
     product_id: int
     score: float
     reason: str = ""
     components: Mapping[str, float] = field(default_factory=dict)
+    features: Mapping[str, float] = field(default_factory=dict)
+
+
+def candidate_popularity(candidates: Sequence[ScoredItem]) -> dict[int, int]:
+    """The popularity counter of each candidate: from its features, else the database."""
+    if all("popularity" in c.features for c in candidates):
+        return {c.product_id: int(c.features["popularity"]) for c in candidates}
+    from shop.selectors import product_popularity
+
+    return product_popularity(product_ids=[c.product_id for c in candidates])
 
 
 class Personalizer(ABC):
@@ -77,9 +91,7 @@ class DefaultPersonalizer(Personalizer):
     name = "default"
 
     def rank_search(self, *, shopper, query, candidates):
-        from shop.selectors import product_popularity
-
-        popularity = product_popularity(product_ids=[c.product_id for c in candidates])
+        popularity = candidate_popularity(candidates)
         top = max(popularity.values(), default=0) or 1
         ranked = []
         for item in candidates:

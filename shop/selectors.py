@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
-from shop.models import Event, EventType, Product
+from shop.caching import cache_delete_many, cache_get, cache_set
+from shop.models import Event, EventType, Product, ShopperProfile
 from shop.personalization import Shopper
 
 # How much each kind of interaction says about interest in a product.
@@ -42,7 +42,7 @@ def trending_products(*, limit: int) -> list[tuple[int, int]]:
     popularity counter when the window holds too few products. Cached for 5 minutes.
     """
     key = f"shop:trending:{limit}"
-    cached = cache.get(key)
+    cached = cache_get(key)
     if cached is not None:
         return cached
     latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
@@ -72,7 +72,7 @@ def trending_products(*, limit: int) -> list[tuple[int, int]]:
         ):
             if pid not in seen and len(rows) < limit:
                 rows.append((pid, pop))
-    cache.set(key, rows, TRENDING_CACHE_SECONDS)
+    cache_set(key, rows, TRENDING_CACHE_SECONDS)
     return rows
 
 
@@ -160,3 +160,28 @@ __all__ = [
     "shopper_recent_product_ids",
     "trending_products",
 ]
+
+
+# A shopper's opt-out is read on every personalized request; saving their profile
+# forgets the cached answer (shop.receivers).
+OPT_OUT_CACHE_SECONDS = 300
+
+
+def _opt_out_key(user_id: int) -> str:
+    return f"shop:opt-out:{user_id}"
+
+
+def shopper_opted_out(*, user_id: int) -> bool:
+    """Whether the shopper turned personalization off (their ShopperProfile)."""
+    cached = cache_get(_opt_out_key(user_id))
+    if cached is not None:
+        return bool(cached)
+    opted_out = ShopperProfile.objects.filter(
+        user_id=user_id, personalization_opt_out=True
+    ).exists()
+    cache_set(_opt_out_key(user_id), int(opted_out), OPT_OUT_CACHE_SECONDS)
+    return opted_out
+
+
+def shopper_opt_out_forget(*, user_id: int) -> None:
+    cache_delete_many([_opt_out_key(user_id)])

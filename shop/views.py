@@ -18,7 +18,7 @@ from shop.search import (
     search_log_context,
     search_products,
 )
-from shop.selectors import products_in_order, trending_products
+from shop.selectors import products_in_order, shopper_opted_out, trending_products
 from shop.services import event_record
 
 HOME_TRENDING = 12
@@ -54,7 +54,7 @@ def _opted_out(request: HttpRequest, user_id: int | None) -> bool:
         return True
     if user_id is None:
         return False
-    return ShopperProfile.objects.filter(user_id=user_id, personalization_opt_out=True).exists()
+    return shopper_opted_out(user_id=user_id)
 
 
 def _with_products(items):

@@ -8,6 +8,7 @@ request for the OpenAPI schema; the rows themselves are validated by
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -18,6 +19,8 @@ from shop.importers import MAX_EVENT_ID, MAX_QUERY, MAX_SESSION, MAX_SKU, MAX_US
 from shop.models import Brand, Category, Event, EventType, Product
 
 # --------------------------------------------------------------------------- catalogue
+
+CENT = Decimal("0.01")
 
 
 class CategoryRefSerializer(serializers.ModelSerializer):
@@ -62,10 +65,44 @@ class ProductSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, product: Product) -> dict:
+        """The declared fields, built directly: DRF's field-by-field walk spent ~2 ms on a
+        page of 24 products (py-spy, bench.search_load). Tests check that the output is
+        identical to the generic one."""
+        category, brand = product.category, product.brand
+        price = product.price
+        return {
+            "id": product.pk,
+            "sku": product.sku,
+            "title": product.title,
+            "description": product.description,
+            "category": None
+            if category is None
+            else {"id": category.pk, "name": category.name, "path": category.path},
+            "brand": None if brand is None else {"id": brand.pk, "name": brand.name},
+            "price": None if price is None else f"{price.quantize(CENT):f}",
+            "currency": product.currency,
+            "in_stock": product.in_stock,
+            "image_url": product.image_url,
+            "url": self.get_url(product),
+        }
+
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, product: Product) -> str:
-        request = self.context.get("request")
-        return reverse("product-detail", kwargs={"pk": product.pk}, request=request)
+        # One reverse() per response, not per product: a page of 24 spent ~1.3 ms in
+        # URL resolution (pyinstrument, bench.search_load catalogue).
+        template = self.context.get(_URL_TEMPLATE)
+        if template is None:
+            request = self.context.get("request")
+            sample = reverse("product-detail", kwargs={"pk": _URL_SENTINEL}, request=request)
+            template = self.context[_URL_TEMPLATE] = sample.rpartition(str(_URL_SENTINEL))
+        head, _, tail = template
+        return f"{head}{product.pk}{tail}"
+
+
+# The context key of the product URL with the id cut out, and the id used to find it.
+_URL_TEMPLATE = "_product_url_template"
+_URL_SENTINEL = 918273645546372819
 
 
 class ScoredProductSerializer(ProductSerializer):
@@ -77,6 +114,13 @@ class ScoredProductSerializer(ProductSerializer):
     class Meta(ProductSerializer.Meta):
         fields = [*ProductSerializer.Meta.fields, "score", "reason"]
         read_only_fields = fields
+
+    def to_representation(self, product: Product) -> dict:
+        data = super().to_representation(product)
+        data["score"] = self.get_score(product)
+        reason = getattr(product, "reason", "")
+        data["reason"] = None if reason is None else str(reason)
+        return data
 
     @extend_schema_field(OpenApiTypes.DOUBLE)
     def get_score(self, product) -> float:

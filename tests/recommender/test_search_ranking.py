@@ -132,10 +132,8 @@ def fake_signals(calls):
     def signals(*, user_id, session_id, product_ids):
         calls.append((user_id, session_id))
         # The shopper's taste: the last candidate most.
-        return {
-            "affinity": {pid: float(n) for n, pid in enumerate(product_ids)},
-            "similarity": {pid: float(n) / 10 for n, pid in enumerate(product_ids)},
-        }
+        n = len(product_ids)
+        return np.arange(n, dtype=float), np.arange(n, dtype=float) / 10, np.ones(n, bool)
 
     return signals
 
@@ -143,7 +141,7 @@ def fake_signals(calls):
 @pytest.mark.django_db
 def test_the_shoppers_affinity_reorders_search_candidates(monkeypatch, candidates):
     calls = []
-    monkeypatch.setattr(personalizer_module.selectors, "search_signals", fake_signals(calls))
+    monkeypatch.setattr(personalizer_module.selectors, "search_signal_arrays", fake_signals(calls))
     ranked = RecommenderPersonalizer().rank_search(
         shopper=Shopper(user_id=UserFactory().pk), query="thing", candidates=candidates
     )
@@ -157,7 +155,7 @@ def test_the_shoppers_affinity_reorders_search_candidates(monkeypatch, candidate
 @pytest.mark.django_db
 def test_an_anonymous_shopper_is_personalized_from_the_session(monkeypatch, candidates):
     calls = []
-    monkeypatch.setattr(personalizer_module.selectors, "search_signals", fake_signals(calls))
+    monkeypatch.setattr(personalizer_module.selectors, "search_signal_arrays", fake_signals(calls))
     ranked = RecommenderPersonalizer().rank_search(
         shopper=Shopper(session_id="abc"), query="thing", candidates=candidates
     )
@@ -168,7 +166,7 @@ def test_an_anonymous_shopper_is_personalized_from_the_session(monkeypatch, cand
 @pytest.mark.django_db
 def test_a_shopper_who_opted_out_gets_the_text_order(monkeypatch, candidates):
     calls = []
-    monkeypatch.setattr(personalizer_module.selectors, "search_signals", fake_signals(calls))
+    monkeypatch.setattr(personalizer_module.selectors, "search_signal_arrays", fake_signals(calls))
     ranked = RecommenderPersonalizer().rank_search(
         shopper=Shopper(user_id=UserFactory().pk, personalize=False),
         query="thing",
@@ -203,3 +201,31 @@ def test_search_signals_come_from_the_active_model(active_version, shop_data, pr
     by_id = {r.product_id: r for r in ranked}
     assert all(by_id[pid].components["x_affinity"] == a for pid, a in signals["affinity"].items())
     assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shoppers_vector_is_cached_until_their_history_changes(
+    active_version, shop_data, products, django_assert_num_queries
+):
+    from recommender.selectors import search_signals
+    from shop.services import event_record
+
+    user = shop_data[0]
+    ids = [p.pk for p in products]
+    first = search_signals(user_id=user.pk, session_id="", product_ids=ids)
+    with django_assert_num_queries(0):  # the vector and latest products come from the cache
+        again = search_signals(user_id=user.pk, session_id="", product_ids=ids)
+    assert again == first
+
+    # A search names no product: the cached vector stands.
+    event_record(shopper=Shopper(user_id=user.pk), event_type="search", query="thing")
+    with django_assert_num_queries(0):
+        search_signals(user_id=user.pk, session_id="", product_ids=ids)
+
+    # A view changes their history: the vector is recomputed and the newest product is
+    # now the one the "similarity" signal compares with.
+    newest = products[-1]
+    event_record(shopper=Shopper(user_id=user.pk), event_type="view", product_id=newest.pk)
+    after = search_signals(user_id=user.pk, session_id="", product_ids=ids)
+    assert after["similarity"][newest.pk] == pytest.approx(1.0, abs=1e-4)
+    assert after["affinity"] != first["affinity"]

@@ -871,3 +871,27 @@ def test_a_shoppers_event_ids_cannot_be_taken_by_another_caller(client):
     second = client.post("/api/v1/events/", data=body, content_type="application/json")
     assert first.json()["created"] == 1 and second.json()["created"] == 1
     assert Event.objects.filter(user=alice).count() == 1
+
+
+# ----------------------------------------------------------------- product serializer
+
+
+@pytest.mark.parametrize("scored", [False, True])
+def test_the_hand_built_product_json_equals_the_generic_serializer(client, scored):
+    from rest_framework import serializers as drf
+
+    from shop.api.serializers import ProductSerializer, ScoredProductSerializer
+
+    with_everything = ProductFactory(price=Decimal("1234.5"), currency="EUR", stock=0)
+    bare = ProductFactory(category=None, brand=None, price=None, currency="", image_url="")
+    # A real versioned API request, for the product URLs.
+    request = client.get(PRODUCTS_URL).renderer_context["request"]
+    cls = ScoredProductSerializer if scored else ProductSerializer
+    for product in (with_everything, bare):
+        product.score, product.reason = 0.25, "Because"
+        fast = cls(product, context={"request": request}).data
+        generic = drf.ModelSerializer.to_representation(
+            cls(context={"request": request}), product
+        )
+        assert fast == generic
+        assert fast["url"].endswith(f"/api/v1/products/{product.pk}/")

@@ -5,11 +5,18 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 
 from shop.models import Brand, Category, Event, EventType, SearchRule, ShopperProfile
 from shop.personalization import ScoredItem, Shopper
-from shop.search import SearchParams, did_you_mean, normalize_query, search_products
+from shop.search import (
+    SearchParams,
+    did_you_mean,
+    normalize_query,
+    search_cache_invalidate,
+    search_products,
+)
 from tests.factories import BrandFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,10 +88,24 @@ def test_results_have_the_same_shape_on_both_databases(tools):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres full-text only")
 def test_search_vector_follows_renamed_brands_and_categories(tools):
     assert run("festool").total == 0
-    Brand.objects.filter(pk=tools["roll80"].brand_id).update(name="Festool")
-    Category.objects.filter(pk=tools["tape"].category_id).update(path="Adhesives")
+    # A database trigger rewrites the products' vectors; saving (as the admin does) also
+    # starts a new generation of cached results, so the change shows at once.
+    brand = Brand.objects.get(pk=tools["roll80"].brand_id)
+    brand.name = "Festool"
+    brand.save()
+    category = Category.objects.get(pk=tools["tape"].category_id)
+    category.name = "Adhesives"
+    category.save()
     assert run("festool").total == 2
     assert run("adhesives").total == 2
+
+
+def test_bulk_updates_show_after_the_search_cache_is_invalidated(tools):
+    assert run("festool").total == 0
+    Brand.objects.filter(pk=tools["roll80"].brand_id).update(name="Festool")
+    assert run("festool").total == 0  # cached: a bulk update sends no signal
+    search_cache_invalidate()
+    assert run("festool").total == 2
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="Postgres full-text only")
@@ -307,3 +328,62 @@ def test_staff_explain_mode_lists_each_score_component(admin_client, tools):
     rows = response.context["rows"]
     assert rows[0][1].product == tools["roll120"]
     assert admin_client.get(url, {"q": "roll", "user": "nobody"}).status_code == 200
+
+
+# --- the lexical result cache ---------------------------------------------------------
+
+
+def test_a_repeated_search_reads_its_matches_from_the_cache(tools, django_assert_num_queries):
+    first = run("roll")
+    # Only the page's products are read; the matches, total and facets are cached.
+    with django_assert_num_queries(1):
+        again = run("roll")
+    assert titles(again) == titles(first)
+    assert again.total == first.total and again.facets == first.facets
+
+
+def test_the_cache_key_holds_every_filter(tools):
+    assert run("roll").total == 2
+    assert run("roll", in_stock=1).total == 2
+    assert run("roll", brand=tools["tape"].brand_id).total == 0
+    assert run("grit", price_max="1").total == 0
+
+
+def test_saving_a_product_shows_in_the_next_search(tools):
+    assert run("roll").total == 2
+    tools["roll80"].is_active = False
+    tools["roll80"].save()
+    assert titles(run("roll")) == ["120 grit sanding roll"]
+
+
+def test_a_new_staff_rule_applies_to_the_next_search(tools):
+    assert run("roll").total == 2
+    SearchRule.objects.create(query="roll", product=tools["roll120"], action="ban")
+    assert titles(run("roll")) == ["80 grit sanding roll"]
+
+
+def test_importing_products_shows_in_the_next_search(tools, tmp_path):
+    from shop.importers import import_product_rows, read_rows
+
+    assert run("sandpaper").total == 0
+    path = tmp_path / "products.csv"
+    path.write_text("sku,title\nSP-1,Sandpaper sheets\n", encoding="utf-8")
+    import_product_rows(read_rows(path), file_name=path.name, on_error=print)
+    assert run("sandpaper").total == 1
+
+
+def test_search_works_when_the_cache_raises(tools, client):
+    unreachable = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": 0.2,
+            "SOCKET_TIMEOUT": 0.2,
+            "IGNORE_EXCEPTIONS": False,
+        },
+    }
+    with override_settings(CACHES={"default": unreachable}):
+        assert run("roll").total == 2
+        response = client.get(API_SEARCH_URL, {"q": "roll"})
+    assert response.status_code == 200
+    assert response.json()["total"] == 2

@@ -1,0 +1,57 @@
+"""Cache access that never fails a request.
+
+Production settings already tell django-redis to ignore a Redis outage; these helpers
+make the same promise for any cache backend a deployment configures: a cache error is
+logged and treated as a miss (reads) or skipped (writes), and the caller computes the
+value from the database instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+def cache_get(key: str, default: Any = None) -> Any:
+    try:
+        return cache.get(key, default)
+    except Exception:
+        logger.warning("Cache read failed for %s; computing it instead", key, exc_info=True)
+        return default
+
+
+def cache_set(key: str, value: Any, timeout: float | None) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("Cache write failed for %s", key, exc_info=True)
+
+
+def cache_add(key: str, value: Any, timeout: float | None) -> bool:
+    try:
+        return cache.add(key, value, timeout)
+    except Exception:
+        logger.warning("Cache write failed for %s", key, exc_info=True)
+        return False
+
+
+def cache_incr(key: str) -> int | None:
+    """Increment a counter; None when it does not exist or the cache failed."""
+    try:
+        return cache.incr(key)
+    except ValueError:
+        return None
+    except Exception:
+        logger.warning("Cache increment failed for %s", key, exc_info=True)
+        return None
+
+
+def cache_delete_many(keys: list[str]) -> None:
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        logger.warning("Cache delete failed for %d keys", len(keys), exc_info=True)

@@ -1,0 +1,28 @@
+"""Keeps the shop's caches honest: a saved or deleted row drops what was cached from it."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from shop.models import Brand, Category, Product, SearchRule, ShopperProfile
+from shop.search import search_cache_invalidate
+from shop.selectors import shopper_opt_out_forget
+
+
+@receiver(post_save, sender=Product, dispatch_uid="shop.search_cache.product_saved")
+@receiver(post_delete, sender=Product, dispatch_uid="shop.search_cache.product_deleted")
+@receiver(post_save, sender=Category, dispatch_uid="shop.search_cache.category_saved")
+@receiver(post_delete, sender=Category, dispatch_uid="shop.search_cache.category_deleted")
+@receiver(post_save, sender=Brand, dispatch_uid="shop.search_cache.brand_saved")
+@receiver(post_delete, sender=Brand, dispatch_uid="shop.search_cache.brand_deleted")
+@receiver(post_save, sender=SearchRule, dispatch_uid="shop.search_cache.rule_saved")
+@receiver(post_delete, sender=SearchRule, dispatch_uid="shop.search_cache.rule_deleted")
+def catalogue_changed(sender, **kwargs) -> None:
+    search_cache_invalidate()
+
+
+@receiver(post_save, sender=ShopperProfile, dispatch_uid="shop.opt_out.saved")
+@receiver(post_delete, sender=ShopperProfile, dispatch_uid="shop.opt_out.deleted")
+def shopper_profile_changed(sender, instance, **kwargs) -> None:
+    shopper_opt_out_forget(user_id=instance.user_id)
