@@ -232,7 +232,22 @@ def train_and_activate() -> dict:
     t0 = time.perf_counter()
     version = services.training_run_execute(run_id=run.pk)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
-    return {"train_seconds": round(time.perf_counter() - t0, 1), "version": version.pk}
+    train_seconds = time.perf_counter() - t0
+    # As activation does in production (there through the worker): every shopper's
+    # top-K, vector and latest products are stored before traffic arrives.
+    from django.contrib.auth import get_user_model
+
+    from recommender.tasks import refresh_chunk
+
+    t0 = time.perf_counter()
+    ids = get_user_model().objects.order_by("pk").values_list("pk", flat=True)
+    refreshed = refresh_chunk(version.pk, ids.first(), ids.last())
+    return {
+        "train_seconds": round(train_seconds, 1),
+        "version": version.pk,
+        "refreshed_shoppers": refreshed,
+        "refresh_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def session_cookies(user_ids: list[int]) -> dict[int, str]:

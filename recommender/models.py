@@ -114,6 +114,13 @@ class UserRecommendation(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     # [[product_id, score, reason_product_id or null], ...], best first.
     items = models.JSONField(default=list)
+    # The shopper's vector (float32 bytes) and latest product ids (newest first) from the
+    # same pass: search re-ranks with them without running the model per request.
+    vector = models.BinaryField(null=True, blank=True, editable=False)
+    recent = models.JSONField(default=list, blank=True)
+    # The newest of the shopper's events that the row has seen: a newer one means the
+    # row is behind (its refresh is queued) and search computes the vector itself.
+    last_event_id = models.BigIntegerField(null=True, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

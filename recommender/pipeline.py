@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+import numpy as np
+from django.db.models import Max, Q
 
 from recommender.export import TRAINING_EVENT_TYPES, catalogue_export, events_export
 from shop.models import Event, Product
@@ -165,9 +166,10 @@ def train_from_database(
 
 
 def histories_for_users(
-    user_ids: Iterable[int], *, max_len: int
+    user_ids: Iterable[int], *, max_len: int, last_event_ids: dict[int, int] | None = None
 ) -> dict[int, tuple[list, list, list]]:
-    """Per user: (product ids, timestamps, event types) of the latest max_len events, oldest first."""
+    """Per user: (product ids, timestamps, event types) of the latest max_len events, oldest
+    first. ``last_event_ids``, when given, receives each user's newest event id."""
     ids = list(user_ids)
     out: dict[int, tuple[list, list, list]] = {uid: ([], [], []) for uid in ids}
     rows = (
@@ -175,9 +177,11 @@ def histories_for_users(
             user_id__in=ids, product__isnull=False, event_type__in=TRAINING_EVENT_TYPES
         )
         .order_by("user_id", "-occurred_at", "-pk")
-        .values_list("user_id", "product_id", "occurred_at", "event_type")
+        .values_list("user_id", "product_id", "occurred_at", "event_type", "pk")
     )
-    for user_id, product_id, occurred_at, event_type in rows.iterator(chunk_size=10_000):
+    for user_id, product_id, occurred_at, event_type, pk in rows.iterator(chunk_size=10_000):
+        if last_event_ids is not None and pk > last_event_ids.get(user_id, 0):
+            last_event_ids[user_id] = pk
         items, times, types = out[user_id]
         if len(items) < max_len:
             items.append(product_id)
@@ -208,6 +212,34 @@ def session_history(session_id: str, *, max_len: int) -> tuple[list, list, list]
 def unavailable_product_ids() -> set[int]:
     """Products never to recommend: inactive or out of stock."""
     return set(Product.objects.filter(Q(is_active=False) | Q(stock=0)).values_list("pk", flat=True))
+
+
+def latest_event_id(user_id: int) -> int | None:
+    """The id of the shopper's newest event that a history includes."""
+    return Event.objects.filter(
+        user_id=user_id, product__isnull=False, event_type__in=TRAINING_EVENT_TYPES
+    ).aggregate(latest=Max("pk"))["latest"]
+
+
+def shopper_vectors(
+    model, histories: list[tuple[list, list, list]]
+) -> tuple[np.ndarray, list[list[int]]]:
+    """(users, dim) float32 vectors of histories and each one's latest products, newest
+    first (what search re-ranking reads; see UserRecommendation.vector)."""
+    if not histories:
+        return np.zeros((0, 0), np.float32), []
+    vectors = np.asarray(
+        model.user_vectors(
+            [h[0] for h in histories], [h[1] for h in histories], [h[2] for h in histories]
+        ),
+        dtype=np.float32,
+    )
+    recent = [list(dict.fromkeys(reversed(h[0])))[:RECENT_PRODUCTS] for h in histories]
+    return vectors, recent
+
+
+# How many of a shopper's latest products a stored row keeps.
+RECENT_PRODUCTS = 10
 
 
 def score_histories(

@@ -147,6 +147,10 @@ def shopper_state(
     if isinstance(cached, ShopperState) and cached.version_id == loaded.version_id:
         return cached
     if user_id is not None:
+        state = _stored_shopper_state(loaded, user_id)
+        if state is not None:
+            cache_set(key, state, SHOPPER_STATE_SECONDS)
+            return state
         history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
     else:
         history = pipeline.session_history(session_id, max_len=loaded.model.max_len)
@@ -162,6 +166,25 @@ def shopper_state(
     )
     cache_set(key, state, SHOPPER_STATE_SECONDS)
     return state
+
+
+def _stored_shopper_state(loaded: serving.LoadedModel, user_id: int) -> ShopperState | None:
+    """The state the last refresh stored, if it is of this model and has seen the
+    shopper's newest event (else None: the caller runs the model on the history)."""
+    row = (
+        UserRecommendation.objects.filter(user_id=user_id, model_version_id=loaded.version_id)
+        .values_list("vector", "recent", "last_event_id")
+        .first()
+    )
+    if row is None or row[0] is None or row[2] is None:
+        return None
+    vector, recent, last_event_id = row
+    if pipeline.latest_event_id(user_id) != last_event_id:
+        return None  # newer events: a refresh is queued, the stored vector is behind
+    vector = np.frombuffer(bytes(vector), dtype=np.float32)
+    if vector.shape != (loaded.model.config.dim,):
+        return None
+    return ShopperState(version_id=loaded.version_id, vector=vector, recent=tuple(recent))
 
 
 def shopper_state_forget(*, user_ids=(), session_ids=()) -> None:

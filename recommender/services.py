@@ -309,23 +309,46 @@ def model_version_delete_artifact(*, version: ModelVersion) -> None:
 # --------------------------------------------------------------- cached top-K
 
 
-def user_recommendations_store(*, version_id: int, rows: dict[int, list[list]]) -> int:
-    """Write top-K lists (user id -> [[product, score, reason], ...]) to Postgres and Redis."""
+def user_recommendations_store(
+    *,
+    version_id: int,
+    rows: dict[int, list[list]],
+    states: dict[int, tuple[bytes, list[int], int | None]] | None = None,
+) -> int:
+    """Write top-K lists (user id -> [[product, score, reason], ...]) to Postgres and Redis,
+    with each shopper's vector, latest products and newest event id seen (``states``)."""
     if not rows:
         return 0
     now = timezone.now()
+    states = states or {}
     UserRecommendation.objects.bulk_create(
         [
             UserRecommendation(
-                user_id=uid, model_version_id=version_id, items=items, computed_at=now
+                user_id=uid,
+                model_version_id=version_id,
+                items=items,
+                vector=states[uid][0] if uid in states else None,
+                recent=states[uid][1] if uid in states else [],
+                last_event_id=states[uid][2] if uid in states else None,
+                computed_at=now,
             )
             for uid, items in rows.items()
         ],
         update_conflicts=True,
         unique_fields=["user"],
-        update_fields=["model_version", "items", "computed_at"],
+        update_fields=[
+            "model_version",
+            "items",
+            "vector",
+            "recent",
+            "last_event_id",
+            "computed_at",
+        ],
         batch_size=1000,
     )
+    from recommender.selectors import shopper_state_forget
+
+    shopper_state_forget(user_ids=list(rows))  # the next search reads the new row
     cache.set_many(
         {
             recs_cache_key(uid): {"version": version_id, "items": items}

@@ -118,16 +118,31 @@ def refresh_chunk(version_id: int, first_user_id: int, last_user_id: int) -> int
     )
     if not user_ids:
         return 0
-    histories = pipeline.histories_for_users(user_ids, max_len=loaded.model.max_len)
+    last_events: dict[int, int] = {}
+    histories = pipeline.histories_for_users(
+        user_ids, max_len=loaded.model.max_len, last_event_ids=last_events
+    )
     ordered = [uid for uid in user_ids if histories[uid][0]]
+    return _score_and_store(loaded, {uid: histories[uid] for uid in ordered}, last_events)
+
+
+def _score_and_store(loaded, histories: dict, last_events: dict[int, int]) -> int:
+    """Top-K, vector and latest products of each shopper, written to Postgres and Redis."""
+    ordered = list(histories)
     rows = pipeline.score_histories(
         loaded.model,
         [histories[uid] for uid in ordered],
         k=services.TOP_K,
         exclude=pipeline.unavailable_product_ids(),
     )
+    vectors, recent = pipeline.shopper_vectors(loaded.model, [histories[u] for u in ordered])
     return services.user_recommendations_store(
-        version_id=version_id, rows=dict(zip(ordered, rows, strict=True))
+        version_id=loaded.version_id,
+        rows=dict(zip(ordered, rows, strict=True)),
+        states={
+            uid: (vectors[n].tobytes(), recent[n], last_events.get(uid))
+            for n, uid in enumerate(ordered)
+        },
     )
 
 
@@ -144,12 +159,10 @@ def refresh_user(user_id: int) -> int:
     loaded = serving.active_model()
     if loaded is None:
         return 0
-    history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
+    last_events: dict[int, int] = {}
+    history = pipeline.histories_for_users(
+        [user_id], max_len=loaded.model.max_len, last_event_ids=last_events
+    )[user_id]
     if not history[0]:
         return 0
-    rows = pipeline.score_histories(
-        loaded.model, [history], k=services.TOP_K, exclude=pipeline.unavailable_product_ids()
-    )
-    return services.user_recommendations_store(
-        version_id=loaded.version_id, rows={user_id: rows[0]}
-    )
+    return _score_and_store(loaded, {user_id: history}, last_events)

@@ -270,3 +270,60 @@ def test_train_command_in_process(shop_data, capsys):
     )
     assert "holdout NDCG@10" in capsys.readouterr().out
     assert ModelVersion.objects.filter(is_active=True).exists()
+
+
+def _count_model_calls(monkeypatch, loaded):
+    calls = []
+    original = loaded.model.user_vectors
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loaded.model, "user_vectors", counting)
+    return calls
+
+
+def test_search_reads_the_vector_the_refresh_stored(active_version, shop_data, monkeypatch):
+    import numpy as np
+
+    from recommender import pipeline
+
+    user = shop_data[0]
+    call_command("refresh_recommendations")
+    row = UserRecommendation.objects.get(user=user)
+    history = pipeline.histories_for_users([user.pk], max_len=50)[user.pk]
+    assert row.last_event_id == pipeline.latest_event_id(user.pk)
+    assert row.recent[0] == history[0][-1]  # newest first
+    loaded = serving.active_model()
+    live = loaded.model.user_vectors([history[0]], [history[1]], [history[2]])[0]
+    np.testing.assert_allclose(np.frombuffer(bytes(row.vector), np.float32), live, atol=1e-5)
+
+    calls = _count_model_calls(monkeypatch, loaded)
+    state = selectors.shopper_state(loaded, user_id=user.pk, session_id="")
+    assert calls == []  # no forward pass on the request path
+    np.testing.assert_allclose(state.vector, live, atol=1e-5)
+
+
+def test_a_stored_vector_behind_the_history_is_not_used(active_version, shop_data, monkeypatch):
+    from recommender import pipeline
+    from shop.models import Event
+
+    user = shop_data[0]
+    call_command("refresh_recommendations")
+    # An event the refresh has not seen (its worker is down, say).
+    newest = Event.objects.filter(user=user).order_by("-occurred_at").first()
+    Event.objects.create(
+        user=user,
+        product_id=newest.product_id,
+        event_type="purchase",
+        source="test",
+        client_event_id="behind-1",
+        occurred_at=timezone.now(),
+    )
+    loaded = serving.active_model()
+    calls = _count_model_calls(monkeypatch, loaded)
+    state = selectors.shopper_state(loaded, user_id=user.pk, session_id="")
+    assert calls == [1]  # computed from the live history instead
+    assert state.recent[0] == newest.product_id
+    assert pipeline.latest_event_id(user.pk) > UserRecommendation.objects.get(user=user).last_event_id
