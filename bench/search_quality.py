@@ -12,7 +12,8 @@ Over the same candidates the benchmark also ranks by plain BM25 (k1 1.2, b 0.75,
 product text) and by the *personalized* blend: BM25, the shop's text score, popularity,
 the recommender's item-to-item transitions from the shopper's history, the active
 model's affinity (user vector . item vector of the Transformer, trained here on the
-training part) and the share of the shopper's history of the same brand. The blend's
+training part), the share of the shopper's history of the same brand and whether the
+shopper already bought the product. The blend's
 weights are learned on the validation targets (listwise learning to rank,
 recommender.search_ranking.fit_blend) and evaluated on the test targets. A target the
 retrieval misses counts as rank infinity (reciprocal rank 0) for every ordering.
@@ -81,9 +82,10 @@ FEATURES = (
     "co_bought",
     "content",
     "similarity",
+    "bought",
 )
 # The subset RecommenderPersonalizer computes live (see recommender.search_ranking).
-LIVE_FEATURES = ("text", "affinity", "popularity", "similarity")
+LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
 # As recommender.selectors.SIMILARITY_RECENT_ITEMS (not imported: Django is set up later).
 SIMILARITY_RECENT_ITEMS = 3
 
@@ -342,6 +344,7 @@ def run(data_dir: str, *, model_seconds: float, candidates: int, quick: bool, lo
                     out.append({"rows": None})
                     continue
                 internal = np.array([vocab.index[i] for i in ids])
+                bought = {vocab.values[h - 2] for h in inputs.items[r] if h >= 2}
                 history = [vocab.values[h - 2] for h in inputs.items[r] if h >= 2][-20:]
                 brands = Counter(brand_of.get(h, "") for h in history)
                 terms = query.split()
@@ -360,6 +363,9 @@ def run(data_dir: str, *, model_seconds: float, candidates: int, quick: bool, lo
                         (unit[internal] @ unit[recent[k][recent[k] >= 2]].T).max(axis=1)
                         if unit is not None and (recent[k] >= 2).any()
                         else np.zeros(len(ids)),
+                        # Already bought: every history event of this data set is a
+                        # purchase (a review), as the live "bought" signal reads them.
+                        [1.0 if i in bought else 0.0 for i in ids],
                     ]
                 )
                 out.append(

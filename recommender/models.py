@@ -118,6 +118,9 @@ class UserRecommendation(models.Model):
     # same pass: search re-ranks with them without running the model per request.
     vector = models.BinaryField(null=True, blank=True, editable=False)
     recent = models.JSONField(default=list, blank=True)
+    # Products the shopper bought within the history the model reads (search demotes
+    # them: a shopper rarely searches for what they already have).
+    purchased = models.JSONField(default=list, blank=True)
     # The newest of the shopper's events that the row has seen: a newer one means the
     # row is behind (its refresh is queued) and search computes the vector itself.
     last_event_id = models.BigIntegerField(null=True, blank=True)

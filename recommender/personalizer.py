@@ -92,14 +92,14 @@ class RecommenderPersonalizer(Personalizer):
         )
         if signals is None:
             return self.default.rank_search(shopper=shopper, query=query, candidates=candidates)
-        affinity, similarity, _ = signals
         popularity = candidate_popularity(candidates)
         n = len(candidates)
         columns = {
             "text": np.fromiter((c.components.get("text", c.score) for c in candidates), float, n),
-            "affinity": affinity,
+            "affinity": signals["affinity"],
             "popularity": np.log1p(np.fromiter((popularity.get(i, 0) for i in ids), float, n)),
-            "similarity": similarity,
+            "similarity": signals["similarity"],
+            "bought": signals["bought"],
         }
         blend = search_blend_current()
         features = np.column_stack([columns[name] for name in blend.names])

@@ -223,11 +223,11 @@ def latest_event_id(user_id: int) -> int | None:
 
 def shopper_vectors(
     model, histories: list[tuple[list, list, list]]
-) -> tuple[np.ndarray, list[list[int]]]:
-    """(users, dim) float32 vectors of histories and each one's latest products, newest
-    first (what search re-ranking reads; see UserRecommendation.vector)."""
+) -> tuple[np.ndarray, list[list[int]], list[list[int]]]:
+    """(users, dim) float32 vectors of histories, each one's latest products (newest
+    first) and purchased products: what search re-ranking reads (UserRecommendation)."""
     if not histories:
-        return np.zeros((0, 0), np.float32), []
+        return np.zeros((0, 0), np.float32), [], []
     vectors = np.asarray(
         model.user_vectors(
             [h[0] for h in histories], [h[1] for h in histories], [h[2] for h in histories]
@@ -235,7 +235,17 @@ def shopper_vectors(
         dtype=np.float32,
     )
     recent = [list(dict.fromkeys(reversed(h[0])))[:RECENT_PRODUCTS] for h in histories]
-    return vectors, recent
+    return vectors, recent, [purchased_products(h) for h in histories]
+
+
+def purchased_products(history: tuple[list, list, list]) -> list[int]:
+    """The distinct products a history's purchase events name, newest first."""
+    items, _, types = history
+    return list(
+        dict.fromkeys(
+            p for p, t in zip(reversed(items), reversed(types), strict=True) if t == "purchase"
+        )
+    )
 
 
 # How many of a shopper's latest products a stored row keeps.

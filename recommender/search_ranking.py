@@ -19,10 +19,16 @@ import numpy as np
 from scipy.optimize import minimize
 
 # The features the storefront's personalizer computes for every candidate.
-LIVE_FEATURES = ("text", "affinity", "popularity", "similarity")
+LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
 # Until clicks have taught a blend: tuned offline (bench/search_quality.py on
 # amazon_scientific's validation queries; see the README).
-DEFAULT_WEIGHTS = {"text": 0.17, "affinity": 0.31, "popularity": 0.36, "similarity": 0.25}
+DEFAULT_WEIGHTS = {
+    "text": 0.17,
+    "affinity": 0.31,
+    "popularity": 0.36,
+    "similarity": 0.25,
+    "bought": 0.0,
+}
 
 
 def standardize(features: np.ndarray) -> np.ndarray:

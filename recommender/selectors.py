@@ -124,6 +124,7 @@ class ShopperState:
     version_id: int
     vector: np.ndarray | None  # None: no history yet
     recent: tuple[int, ...]  # product ids, newest first
+    purchased: frozenset[int] = frozenset()
 
 
 # A shopper's state is cached between requests (search re-ranks every query with it)
@@ -163,6 +164,7 @@ def shopper_state(
         version_id=loaded.version_id,
         vector=vector,
         recent=tuple(dict.fromkeys(reversed(history[0]))),
+        purchased=frozenset(pipeline.purchased_products(history)),
     )
     cache_set(key, state, SHOPPER_STATE_SECONDS)
     return state
@@ -173,18 +175,23 @@ def _stored_shopper_state(loaded: serving.LoadedModel, user_id: int) -> ShopperS
     shopper's newest event (else None: the caller runs the model on the history)."""
     row = (
         UserRecommendation.objects.filter(user_id=user_id, model_version_id=loaded.version_id)
-        .values_list("vector", "recent", "last_event_id")
+        .values_list("vector", "recent", "purchased", "last_event_id")
         .first()
     )
-    if row is None or row[0] is None or row[2] is None:
+    if row is None or row[0] is None or row[3] is None:
         return None
-    vector, recent, last_event_id = row
+    vector, recent, purchased, last_event_id = row
     if pipeline.latest_event_id(user_id) != last_event_id:
         return None  # newer events: a refresh is queued, the stored vector is behind
     vector = np.frombuffer(bytes(vector), dtype=np.float32)
     if vector.shape != (loaded.model.config.dim,):
         return None
-    return ShopperState(version_id=loaded.version_id, vector=vector, recent=tuple(recent))
+    return ShopperState(
+        version_id=loaded.version_id,
+        vector=vector,
+        recent=tuple(recent),
+        purchased=frozenset(purchased),
+    )
 
 
 def shopper_state_forget(*, user_ids=(), session_ids=()) -> None:
@@ -215,28 +222,30 @@ def search_signals(
     - ``affinity``: the shopper's user vector . each product's vector (the same user
       vector as recommendations);
     - ``similarity``: the largest cosine between each product and the shopper's
-      latest few products (the "bought together / next in line" signal).
+      latest few products (the "bought together / next in line" signal);
+    - ``bought``: 1 for a product the shopper already bought, else 0.
 
     Empty dicts when there is no active model or no history (anonymous shoppers are
     known by their session's events); products the model does not know are left out.
     """
     arrays = search_signal_arrays(user_id=user_id, session_id=session_id, product_ids=product_ids)
+    names = ("affinity", "similarity", "bought")
+    out: dict[str, dict[int, float]] = {name: {} for name in names}
     if arrays is None:
-        return {"affinity": {}, "similarity": {}}
-    affinity, similarity, known = arrays
-    out: dict[str, dict[int, float]] = {"affinity": {}, "similarity": {}}
+        return out
     for n, pid in enumerate(product_ids):
-        if known[n]:
-            out["affinity"][pid] = float(affinity[n])
-            out["similarity"][pid] = float(similarity[n])
+        if arrays["known"][n]:
+            for name in names:
+                out[name][pid] = float(arrays[name][n])
     return out
 
 
 def search_signal_arrays(
     *, user_id: int | None, session_id: str, product_ids: list[int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``search_signals`` as arrays aligned with ``product_ids``: (affinity, similarity,
-    known), 0 where the model does not know the product; None when it has nothing to say."""
+) -> dict[str, np.ndarray] | None:
+    """``search_signals`` as arrays aligned with ``product_ids`` ("affinity", "similarity",
+    "bought", and "known": whether the model knows the product; the model's signals are
+    0 where it does not); None when the model has nothing to say about this shopper."""
     loaded = serving.active_model()
     if loaded is None or not product_ids:
         return None
@@ -255,7 +264,8 @@ def search_signal_arrays(
     recent = [row_of[p] for p in state.recent if p in row_of][:SIMILARITY_RECENT_ITEMS]
     if recent:
         similarity[known] = (unit[rows] @ unit[recent].T).max(axis=1)
-    return affinity, similarity, known
+    bought = np.fromiter((pid in state.purchased for pid in product_ids), float, len(product_ids))
+    return {"affinity": affinity, "similarity": similarity, "bought": bought, "known": known}
 
 
 def user_recommendation_row(*, user_id: int) -> UserRecommendation | None:

@@ -313,10 +313,11 @@ def user_recommendations_store(
     *,
     version_id: int,
     rows: dict[int, list[list]],
-    states: dict[int, tuple[bytes, list[int], int | None]] | None = None,
+    states: dict[int, tuple[bytes, list[int], list[int], int | None]] | None = None,
 ) -> int:
     """Write top-K lists (user id -> [[product, score, reason], ...]) to Postgres and Redis,
-    with each shopper's vector, latest products and newest event id seen (``states``)."""
+    with each shopper's vector, latest and purchased products and newest event id seen
+    (``states``)."""
     if not rows:
         return 0
     now = timezone.now()
@@ -329,7 +330,8 @@ def user_recommendations_store(
                 items=items,
                 vector=states[uid][0] if uid in states else None,
                 recent=states[uid][1] if uid in states else [],
-                last_event_id=states[uid][2] if uid in states else None,
+                purchased=states[uid][2] if uid in states else [],
+                last_event_id=states[uid][3] if uid in states else None,
                 computed_at=now,
             )
             for uid, items in rows.items()
@@ -341,6 +343,7 @@ def user_recommendations_store(
             "items",
             "vector",
             "recent",
+            "purchased",
             "last_event_id",
             "computed_at",
         ],

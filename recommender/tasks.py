@@ -68,6 +68,16 @@ def reap_stale_runs() -> int:
     return services.training_runs_reap_stale()
 
 
+@shared_task
+def learn_search_blend() -> int | None:
+    """Scheduled learning to rank: fit the search blend on the click log (once enough
+    clicked searches exist; until then the offline defaults keep serving)."""
+    from recommender.search_blend import search_blend_learn_from_clicks
+
+    blend = search_blend_learn_from_clicks()
+    return blend.pk if blend else None
+
+
 def user_id_ranges(chunk_users: int) -> list[tuple[int, int]]:
     """Contiguous user-id ranges of about ``chunk_users`` shoppers each."""
     User = get_user_model()
@@ -135,12 +145,14 @@ def _score_and_store(loaded, histories: dict, last_events: dict[int, int]) -> in
         k=services.TOP_K,
         exclude=pipeline.unavailable_product_ids(),
     )
-    vectors, recent = pipeline.shopper_vectors(loaded.model, [histories[u] for u in ordered])
+    vectors, recent, purchased = pipeline.shopper_vectors(
+        loaded.model, [histories[u] for u in ordered]
+    )
     return services.user_recommendations_store(
         version_id=loaded.version_id,
         rows=dict(zip(ordered, rows, strict=True)),
         states={
-            uid: (vectors[n].tobytes(), recent[n], last_events.get(uid))
+            uid: (vectors[n].tobytes(), recent[n], purchased[n], last_events.get(uid))
             for n, uid in enumerate(ordered)
         },
     )

@@ -418,6 +418,8 @@ def _matches(params: SearchParams) -> _Matches:
         window = [
             (pk, float(score), stock, pop) for pk, score, stock, _, _, pop in rows[:RERANK_WINDOW]
         ]
+    if rules.pins and params.terms:
+        total, window = _with_pins(params, rules, total, window)
     found = _Matches(rules=rules, total=total, facets=facets, window=window)
     cache_set(key, found, getattr(settings, "SEARCH_CACHE_SECONDS", 60))
     return found
@@ -439,6 +441,29 @@ HIT_FIELDS = (
     "category__path",
     "brand__name",
 )
+
+
+def _with_pins(params: SearchParams, rules: SearchRules, total: int, window: list):
+    """Staff pins show for their query even when their text does not match it (a gift
+    card pinned for "christmas"): pinned products outside the window join it, if they
+    are active and pass the shopper's filters; those that did not match the text count
+    in the total too. ``_apply_rules`` then puts them first."""
+    missing = set(rules.pins) - {row[0] for row in window}
+    if not missing:
+        return total, window
+    no_text = SearchParams(**{**params.__dict__, "query": ""})
+    pinned = list(
+        _filtered_queryset(no_text, banned=rules.bans)
+        .filter(pk__in=missing)
+        .values_list("pk", "stock", "popularity")
+    )
+    matching = set(
+        _filtered_queryset(params, banned=rules.bans)
+        .filter(pk__in=[pk for pk, _, _ in pinned])
+        .values_list("pk", flat=True)
+    )
+    total += sum(1 for pk, _, _ in pinned if pk not in matching)
+    return total, window + [(pk, 0.0, stock, popularity) for pk, stock, popularity in pinned]
 
 
 def _matches_postgres(base, terms: list[str]):
@@ -585,8 +610,10 @@ def search_products(
             for pk, s in ordered().values_list("pk", "text_score")[start:end]
         ]
 
-    by_id = Product.objects.select_related("category", "brand").only(*HIT_FIELDS).in_bulk(
-        [i.product_id for i in page_items]
+    by_id = (
+        Product.objects.select_related("category", "brand")
+        .only(*HIT_FIELDS)
+        .in_bulk([i.product_id for i in page_items])
     )
     hits = [
         SearchHit(

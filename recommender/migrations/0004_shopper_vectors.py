@@ -17,6 +17,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='userrecommendation',
+            name='purchased',
+            field=models.JSONField(blank=True, default=list),
+        ),
+        migrations.AddField(
+            model_name='userrecommendation',
             name='recent',
             field=models.JSONField(blank=True, default=list),
         ),

@@ -10,7 +10,11 @@ from django.utils import timezone
 from recommender import personalizer as personalizer_module
 from recommender.models import SearchBlend
 from recommender.personalizer import RecommenderPersonalizer
-from recommender.search_blend import search_blend_current, search_blend_learn_from_clicks
+from recommender.search_blend import (
+    MIN_SEARCHES,
+    search_blend_current,
+    search_blend_learn_from_clicks,
+)
 from recommender.search_ranking import (
     DEFAULT_WEIGHTS,
     LIVE_FEATURES,
@@ -107,6 +111,21 @@ def test_clicks_teach_the_blend_which_signal_shoppers_follow():
 
 
 @pytest.mark.django_db
+def test_the_click_log_is_learned_on_a_schedule(settings):
+    from django_celery_beat.models import PeriodicTask
+
+    from recommender.tasks import learn_search_blend
+
+    task = PeriodicTask.objects.get(task="recommender.tasks.learn_search_blend")
+    assert task.enabled and task.crontab is not None
+    log_searches(MIN_SEARCHES, clicked_feature="popularity")
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    blend_id = learn_search_blend.delay().get()
+    blend = SearchBlend.objects.get(pk=blend_id)
+    assert max(blend.weights, key=blend.weights.get) == "popularity"
+
+
+@pytest.mark.django_db
 def test_too_few_clicked_searches_keep_the_offline_defaults():
     log_searches(10)
 
@@ -133,7 +152,12 @@ def fake_signals(calls):
         calls.append((user_id, session_id))
         # The shopper's taste: the last candidate most.
         n = len(product_ids)
-        return np.arange(n, dtype=float), np.arange(n, dtype=float) / 10, np.ones(n, bool)
+        return {
+            "affinity": np.arange(n, dtype=float),
+            "similarity": np.arange(n, dtype=float) / 10,
+            "bought": np.zeros(n),
+            "known": np.ones(n, bool),
+        }
 
     return signals
 

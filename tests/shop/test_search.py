@@ -193,6 +193,16 @@ def test_a_pinned_product_comes_first_even_out_of_stock(tools):
     assert titles(run("scotch")) == ["Nitrile gloves", "Masking tape"]
 
 
+def test_a_pin_shows_a_product_whose_text_does_not_match_the_query(tools):
+    SearchRule.objects.create(query="roll", product=tools["gloves"], action="pin")
+    result = run("roll")
+    assert titles(result)[0] == "Nitrile gloves"
+    assert result.total == 3
+    # The shopper's filters still apply to it, and other queries are unaffected.
+    assert "Nitrile gloves" not in titles(run("roll", brand=tools["roll80"].brand_id))
+    assert "Nitrile gloves" not in titles(run("grit"))
+
+
 def test_a_boost_lifts_a_product_and_shows_in_the_components(tools):
     before = titles(run("roll"))
     last = [p for p in (tools["roll80"], tools["roll120"]) if p.title == before[-1]][0]
