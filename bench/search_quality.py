@@ -198,7 +198,15 @@ def _rank_of(order_scores: np.ndarray, target_row: int) -> float:
     return 1.0 + float((order_scores > s).sum()) + 0.5 * float((order_scores == s).sum() - 1)
 
 
-def run(data_dir: str, *, model_seconds: float, candidates: int, quick: bool, log=print):
+def run(
+    data_dir: str,
+    *,
+    model_seconds: float,
+    candidates: int,
+    quick: bool,
+    overrides: dict | None = None,
+    log=print,
+):
     from recommender.ml import (
         ItemTransitions,
         ModelConfig,
@@ -281,7 +289,9 @@ def run(data_dir: str, *, model_seconds: float, candidates: int, quick: bool, lo
     model_info: dict = {"trained": False}
     if model_seconds > 0:
         try:
-            cfg = ModelConfig().replace(max_train_seconds=float(model_seconds))
+            cfg = ModelConfig().replace(
+                **{**(overrides or {}), "max_train_seconds": float(model_seconds)}
+            )
             titles = {i: t[0] for i, t in items.items()}
             attrs = {i: [f"c:{t[1]}", f"b:{t[2].lower()}"] for i, t in items.items()}
             features = build_item_features(
@@ -474,13 +484,28 @@ def main(argv: list[str] | None = None) -> int:
         "--candidates", type=int, default=None, help="default: the search's RERANK_WINDOW (200)"
     )
     parser.add_argument("--quick", action="store_true", help="2,000 users only")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a ModelConfig field of the transformer (JSON value), e.g. --set dim=128",
+    )
     args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
     logging.basicConfig(level=logging.WARNING)
     report = run(
         args.data,
         model_seconds=args.model_seconds,
         candidates=args.candidates,
         quick=args.quick,
+        overrides=overrides,
         log=lambda s: print(s, flush=True),
     )
     report["command"] = "python -m bench.search_quality " + " ".join(

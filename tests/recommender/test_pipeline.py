@@ -299,10 +299,19 @@ def test_search_reads_the_vector_the_refresh_stored(active_version, shop_data, m
     live = loaded.model.user_vectors([history[0]], [history[1]], [history[2]])[0]
     np.testing.assert_allclose(np.frombuffer(bytes(row.vector), np.float32), live, atol=1e-5)
 
+    bought = [p for p, t in zip(history[0], history[2], strict=True) if t == "purchase"]
+    assert bought and sorted(row.purchased) == sorted(set(bought))
+
     calls = _count_model_calls(monkeypatch, loaded)
     state = selectors.shopper_state(loaded, user_id=user.pk, session_id="")
     assert calls == []  # no forward pass on the request path
     np.testing.assert_allclose(state.vector, live, atol=1e-5)
+    assert state.purchased == frozenset(bought)
+
+    signals = selectors.search_signals(
+        user_id=user.pk, session_id="", product_ids=[bought[0], history[0][0]]
+    )
+    assert signals["bought"][bought[0]] == 1.0
 
 
 def test_a_stored_vector_behind_the_history_is_not_used(active_version, shop_data, monkeypatch):
@@ -326,4 +335,6 @@ def test_a_stored_vector_behind_the_history_is_not_used(active_version, shop_dat
     state = selectors.shopper_state(loaded, user_id=user.pk, session_id="")
     assert calls == [1]  # computed from the live history instead
     assert state.recent[0] == newest.product_id
-    assert pipeline.latest_event_id(user.pk) > UserRecommendation.objects.get(user=user).last_event_id
+    assert (
+        pipeline.latest_event_id(user.pk) > UserRecommendation.objects.get(user=user).last_event_id
+    )

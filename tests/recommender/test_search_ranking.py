@@ -253,3 +253,24 @@ def test_a_shoppers_vector_is_cached_until_their_history_changes(
     after = search_signals(user_id=user.pk, session_id="", product_ids=ids)
     assert after["similarity"][newest.pk] == pytest.approx(1.0, abs=1e-4)
     assert after["affinity"] != first["affinity"]
+
+
+@pytest.mark.django_db
+def test_a_product_the_shopper_already_bought_is_demoted(monkeypatch, candidates):
+    def signals(*, user_id, session_id, product_ids):
+        n = len(product_ids)
+        bought = np.zeros(n)
+        bought[0] = 1.0  # the best text match is one they already own
+        return {
+            "affinity": np.zeros(n),
+            "similarity": np.zeros(n),
+            "bought": bought,
+            "known": np.ones(n, bool),
+        }
+
+    monkeypatch.setattr(personalizer_module.selectors, "search_signal_arrays", signals)
+    ranked = RecommenderPersonalizer().rank_search(
+        shopper=Shopper(user_id=UserFactory().pk), query="thing", candidates=candidates
+    )
+    assert ranked[-1].product_id == candidates[0].product_id
+    assert ranked[-1].components["bought"] < 0
