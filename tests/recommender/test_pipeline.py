@@ -338,3 +338,20 @@ def test_a_stored_vector_behind_the_history_is_not_used(active_version, shop_dat
     assert (
         pipeline.latest_event_id(user.pk) > UserRecommendation.objects.get(user=user).last_event_id
     )
+
+
+def test_deleting_a_shopper_leaves_nothing_cached(active_version, shop_data):
+    from django.core.cache import cache
+
+    from recommender.selectors import shopper_state_key
+    from recommender.services import recs_cache_key
+
+    user = shop_data[0]
+    call_command("refresh_recommendations")
+    loaded = serving.active_model()
+    selectors.shopper_state(loaded, user_id=user.pk, session_id="")
+    keys = [recs_cache_key(user.pk), shopper_state_key(user_id=user.pk, session_id="")]
+    assert all(cache.get(k) is not None for k in keys)
+    user.delete()
+    assert all(cache.get(k) is None for k in keys)
+    assert not UserRecommendation.objects.filter(user_id=user.pk).exists()
