@@ -11,6 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+# Up to this many items, loss="auto" trains with the full softmax.
+FULL_SOFTMAX_MAX_ITEMS = 50_000
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -30,8 +33,12 @@ class ModelConfig:
         eval_every: Epochs between two validation evaluations.
         max_train_seconds: Wall-clock budget of `fit`; training stops (and keeps the
             best weights) when it is spent. 0 means no budget.
-        loss: "full" (cross-entropy over every item) or "sampled" (cross-entropy over
-            the target and `n_negatives` sampled items, shared by the batch).
+        loss: "full" (cross-entropy over every item), "sampled" (cross-entropy over
+            the target and `n_negatives` sampled items, shared by the batch) or "auto":
+            full up to FULL_SOFTMAX_MAX_ITEMS catalogue items, sampled above (measured
+            on Amazon Beauty, 12,101 items, dim 128: full gave validation NDCG@10
+            0.0683 against 0.0675 for 4,096 sampled negatives, at the same ~12 s per
+            epoch; the cost of the full softmax grows with the catalogue).
         n_negatives: Negatives per step for the sampled loss.
         sampling_alpha: Negatives are drawn with probability proportional to
             (training count + 1) ** sampling_alpha (0 = uniform), with the logQ
@@ -53,7 +60,7 @@ class ModelConfig:
     """
 
     max_len: int = 50
-    dim: int = 64
+    dim: int = 128
     n_blocks: int = 2
     n_heads: int = 1
     dropout: float = 0.5
@@ -64,7 +71,7 @@ class ModelConfig:
     patience: int = 5
     eval_every: int = 2
     max_train_seconds: float = 1500.0
-    loss: str = "sampled"
+    loss: str = "auto"
     n_negatives: int = 2048
     sampling_alpha: float = 0.75
     use_titles: bool = True
@@ -84,13 +91,19 @@ class ModelConfig:
     eval_batch_size: int = 1024
 
     def __post_init__(self) -> None:
-        if self.loss not in ("full", "sampled"):
-            raise ValueError(f"loss must be 'full' or 'sampled', not {self.loss!r}")
+        if self.loss not in ("auto", "full", "sampled"):
+            raise ValueError(f"loss must be 'auto', 'full' or 'sampled', not {self.loss!r}")
         if self.dim % self.n_heads:
             raise ValueError("dim must be divisible by n_heads")
         for name in ("mixed_precision", "jit_compile"):
             if getattr(self, name) not in ("auto", "on", "off"):
                 raise ValueError(f"{name} must be 'auto', 'on' or 'off'")
+
+    def resolved_loss(self, n_items: int) -> str:
+        """The loss "auto" stands for with a catalogue of `n_items` items."""
+        if self.loss != "auto":
+            return self.loss
+        return "full" if n_items <= FULL_SOFTMAX_MAX_ITEMS else "sampled"
 
     def replace(self, **changes: Any) -> ModelConfig:
         """Returns a copy with some fields changed."""

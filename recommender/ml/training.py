@@ -276,6 +276,7 @@ def fit(
     train = split.train
     item_vocab = train.item_vocab
     n_items = len(item_vocab)
+    loss_kind = config.resolved_loss(n_items - N_RESERVED)
     counts = train.item_counts()
     id_table = np.arange(n_items, dtype=np.int32)
     # Items without training events keep no trained id embedding: use the OOV one.
@@ -333,7 +334,7 @@ def fit(
             y = tf.boolean_mask(flat_t, keep)
             h = tf.boolean_mask(flat_h, keep)
             weight = tf.ones_like(y, tf.float32)
-        if config.loss == "full":
+        if loss_kind == "full":
             logits = tf.cast(tf.matmul(h, vecs, transpose_b=True), tf.float32) + col_bias
             labels = y
         else:
@@ -436,6 +437,7 @@ def fit(
         "history": history,
         "train_seconds": time.perf_counter() - t_start,
         "device": device.device,
+        "loss": loss_kind,
         "mixed_precision": device.mixed_precision,
         "jit_compile": device.jit_compile,
     }

@@ -85,3 +85,19 @@ def test_mixed_precision_path_runs(rule_data, tiny_config, precision, tmp_path):
     loaded = TrainedModel.load(tmp_path / "mp")
     batch = split.test_inputs.batch(np.arange(4), model.max_len, model.n_gap_buckets)
     np.testing.assert_allclose(loaded.score(batch), model.score(batch), rtol=2e-2, atol=2e-2)
+
+
+def test_auto_loss_is_full_for_a_small_catalogue_and_sampled_for_a_large_one(
+    rule_data, tiny_config
+):
+    from recommender.ml.config import FULL_SOFTMAX_MAX_ITEMS, ModelConfig
+
+    assert ModelConfig().loss == "auto"
+    assert ModelConfig().resolved_loss(FULL_SOFTMAX_MAX_ITEMS) == "full"
+    assert ModelConfig().resolved_loss(FULL_SOFTMAX_MAX_ITEMS + 1) == "sampled"
+    assert ModelConfig(loss="sampled").resolved_loss(10) == "sampled"
+    with pytest.raises(ValueError, match="loss must be"):
+        ModelConfig(loss="softmax")
+    data, features, _ = rule_data
+    model = fit(leave_last_out(data), features, tiny_config.replace(loss="auto", max_epochs=1))
+    assert model.metrics["loss"] == "full"  # recorded with the run
