@@ -65,7 +65,7 @@ class ModelConfig:
     n_heads: int = 1
     dropout: float = 0.5
     attention_dropout: float = 0.2
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3
     batch_size: int = 256
     max_epochs: int = 200
     patience: int = 5
