@@ -136,7 +136,7 @@ class _ComponentTable:
     def __init__(self, names, contributions: np.ndarray, features: np.ndarray) -> None:
         self.keys = (*names, *(f"x_{name}" for name in names))
         self.column = {key: k for k, key in enumerate(self.keys)}
-        self.values = np.hstack([contributions, features])
+        self.values = np.hstack([contributions, features]).tolist()  # plain floats
 
 
 class _RowComponents(Mapping):
@@ -150,7 +150,7 @@ class _RowComponents(Mapping):
         self.table, self.row = table, row
 
     def __getitem__(self, key: str) -> float:
-        return float(self.table.values[self.row, self.table.column[key]])
+        return self.table.values[self.row][self.table.column[key]]
 
     def __iter__(self):
         return iter(self.table.keys)

@@ -12,6 +12,7 @@ exist, the offline-tuned defaults serve.
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 from django.core.cache import cache
@@ -31,13 +32,30 @@ LINKED_EVENT_TYPES = (EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE
 
 
 def search_blend_current() -> BlendModel:
-    """The newest stored blend, else the offline defaults (cached for a minute)."""
+    """The newest stored blend, else the offline defaults (cached for a minute: in this
+    process, then in the shared cache)."""
+    now = time.monotonic()
+    if _local["expires"] > now:
+        return _local["blend"]
     weights = cache_get(CACHE_KEY)
     if weights is None:
         row = SearchBlend.objects.order_by("-created_at", "-id").values("weights").first()
         weights = row["weights"] if row else DEFAULT_WEIGHTS
         cache_set(CACHE_KEY, weights, CACHE_SECONDS)
-    return BlendModel.from_dict(weights, LIVE_FEATURES)
+    blend = BlendModel.from_dict(weights, LIVE_FEATURES)
+    _local.update(blend=blend, expires=now + LOCAL_SECONDS)
+    return blend
+
+
+# Every search reads the blend: each process keeps it a few seconds before asking the
+# shared cache again (a new blend reaches every process within that time).
+LOCAL_SECONDS = 5.0
+_local: dict = {"blend": None, "expires": 0.0}
+
+
+def search_blend_forget() -> None:
+    _local["expires"] = 0.0
+    cache.delete(CACHE_KEY)
 
 
 def search_training_lists(*, limit: int = MAX_SEARCHES):
@@ -84,5 +102,5 @@ def search_blend_learn_from_clicks(*, min_searches: int = MIN_SEARCHES) -> Searc
         searches=len(lists),
         metrics=model.info,
     )
-    cache.delete(CACHE_KEY)
+    search_blend_forget()
     return blend

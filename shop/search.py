@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 import uuid
-from collections import ChainMap, Counter
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -317,10 +317,9 @@ def _apply_rules(
     boosted = any(item.product_id in rules.boosts for item in ranked)
     for position, item in enumerate(ranked):
         boost = rules.boosts.get(item.product_id, 0.0)
-        # A view over the personalizer's components plus "rules" (no copy per candidate).
-        components = ChainMap(
-            {"rules": boost + (PIN_COMPONENT if item.product_id in rules.pins else 0.0)},
-            item.components,
+        # The personalizer's components plus "rules", without copying them per candidate.
+        components = _WithRules(
+            item.components, boost + (PIN_COMPONENT if item.product_id in rules.pins else 0.0)
         )
         out.append(
             (
@@ -343,6 +342,25 @@ def _apply_rules(
 
 # The "rules" component a pin shows in explain mode (a pin outranks any score).
 PIN_COMPONENT = 1000.0
+
+
+class _WithRules(Mapping):
+    """A candidate's score components with the "rules" one added (a read-only view)."""
+
+    __slots__ = ("base", "rules")
+
+    def __init__(self, base: Mapping[str, float], rules: float) -> None:
+        self.base, self.rules = base, rules
+
+    def __getitem__(self, key: str) -> float:
+        return self.rules if key == "rules" else self.base[key]
+
+    def __iter__(self):
+        yield from (k for k in self.base if k != "rules")
+        yield "rules"
+
+    def __len__(self) -> int:
+        return len(self.base) + ("rules" not in self.base)
 
 
 def search_cache_invalidate() -> None:

@@ -11,6 +11,14 @@ def _clear_cache():
         return
     from django.core.cache import cache
 
-    cache.clear()
+    def clear() -> None:
+        cache.clear()
+        try:  # the recommender's per-process copy of the search blend
+            from recommender.search_blend import search_blend_forget
+        except ImportError:  # the shop runs without the recommender too
+            return
+        search_blend_forget()
+
+    clear()
     yield
-    cache.clear()
+    clear()
