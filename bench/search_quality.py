@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         "--model-seconds", type=float, default=120.0, help="Transformer training budget (0 = skip)"
     )
     parser.add_argument(
-        "--candidates", type=int, default=None, help="default: the search's RERANK_WINDOW (200)"
+        "--candidates", type=int, default=None, help="default: the search's RERANK_WINDOW (300)"
     )
     parser.add_argument("--quick", action="store_true", help="2,000 users only")
     parser.add_argument(
