@@ -310,19 +310,25 @@ def search_rules_for_query(*, query: str) -> SearchRules:
 
 def _apply_rules(
     ranked: list[ScoredItem], *, rules: SearchRules, in_stock: dict[int, bool]
-) -> list[ScoredItem]:
+) -> list[tuple[ScoredItem, float, float]]:
     """Business rules over the personalized order: staff pins first (highest weight
     first), then products in stock before those out of stock. Within a group the
     personalizer's order stands; a boost adds its weight to the personalizer's score,
-    and when the query has boosts the group is ordered by that boosted score."""
+    and when the query has boosts the group is ordered by that boosted score.
+
+    Returns (item, boost, rules component) in the final order; only the page shown is
+    turned into new ScoredItems (``_ruled``), not the whole window.
+    """
+    if not rules.pins and not any(item.product_id in rules.boosts for item in ranked):
+        # No rule touches these candidates: in stock first, order kept otherwise.
+        return [(item, 0.0, 0.0) for item in ranked if in_stock.get(item.product_id, True)] + [
+            (item, 0.0, 0.0) for item in ranked if not in_stock.get(item.product_id, True)
+        ]
     out = []
     boosted = any(item.product_id in rules.boosts for item in ranked)
     for position, item in enumerate(ranked):
         boost = rules.boosts.get(item.product_id, 0.0)
-        # The personalizer's components plus "rules", without copying them per candidate.
-        components = _WithRules(
-            item.components, boost + (PIN_COMPONENT if item.product_id in rules.pins else 0.0)
-        )
+        value = boost + (PIN_COMPONENT if item.product_id in rules.pins else 0.0)
         out.append(
             (
                 item.product_id not in rules.pins,
@@ -330,16 +336,22 @@ def _apply_rules(
                 not in_stock.get(item.product_id, True),
                 -(item.score + boost) if boosted else 0.0,
                 position,
-                ScoredItem(
-                    product_id=item.product_id,
-                    score=item.score + boost,
-                    reason=item.reason,
-                    components=components,
-                ),
+                (item, boost, value),
             )
         )
     out.sort(key=lambda row: row[:5])
     return [row[5] for row in out]
+
+
+def _ruled(item: ScoredItem, boost: float, value: float) -> ScoredItem:
+    """The item as shown: its boosted score and its components plus "rules" (a view,
+    no copy)."""
+    return ScoredItem(
+        product_id=item.product_id,
+        score=item.score + boost,
+        reason=item.reason,
+        components=_WithRules(item.components, value),
+    )
 
 
 # The "rules" component a pin shows in explain mode (a pin outranks any score).
@@ -596,13 +608,9 @@ def search_products(
         window = found.window
         top = max((s for _, s, _, _ in window), default=0.0) or 1.0
         in_stock = {pk: stock > 0 for pk, _, stock, _ in window}
+        # The score is the normalised text relevance (personalizers read it as "text").
         candidates = [
-            ScoredItem(
-                product_id=pk,
-                score=s / top,
-                components={"text": s / top},
-                features={"popularity": popularity},
-            )
+            ScoredItem(product_id=pk, score=s / top, features={"popularity": popularity})
             for pk, s, _, popularity in window
         ]
         ranked = get_personalizer().rank_search(
@@ -616,12 +624,12 @@ def search_products(
             if item.product_id in allowed:
                 allowed.discard(item.product_id)
                 kept.append(item)
-        ranked = _apply_rules(kept, rules=found.rules, in_stock=in_stock)
+        ruled = _apply_rules(kept, rules=found.rules, in_stock=in_stock)
         personalized = True
-        page_items = ranked[start:end]
-        if len(page_items) < params.page_size and end > len(ranked) and total > len(ranked):
+        page_items = [_ruled(*row) for row in ruled[start:end]]
+        if len(page_items) < params.page_size and end > len(ruled) and total > len(ruled):
             # The page runs past the re-ranked window: continue in text order.
-            tail_start = max(start, len(ranked))
+            tail_start = max(start, len(ruled))
             tail = ordered().values_list("pk", "text_score")[tail_start:end]
             page_items += [ScoredItem(product_id=pk, score=float(s) / top) for pk, s in tail]
     else:
