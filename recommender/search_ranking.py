@@ -23,11 +23,11 @@ LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
 # Until clicks have taught a blend: tuned offline (bench/search_quality.py on
 # amazon_scientific's validation queries; see the README).
 DEFAULT_WEIGHTS = {
-    "text": 0.17,
-    "affinity": 0.34,
-    "popularity": 0.32,
-    "similarity": 0.35,
-    "bought": -0.58,
+    "text": 0.18,
+    "affinity": 0.35,
+    "popularity": 0.31,
+    "similarity": 0.34,
+    "bought": -0.56,
 }
 
 
