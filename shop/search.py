@@ -376,6 +376,10 @@ class _WithRules(Mapping):
     def __len__(self) -> int:
         return len(self.base) + ("rules" not in self.base)
 
+    def items(self):
+        yield from ((k, v) for k, v in self.base.items() if k != "rules")
+        yield "rules", self.rules
+
 
 def search_cache_invalidate() -> None:
     """Start a new generation of cached search results (the catalogue or rules changed)."""
