@@ -155,17 +155,16 @@ def shopper_state(
         history = pipeline.histories_for_users([user_id], max_len=loaded.model.max_len)[user_id]
     else:
         history = pipeline.session_history(session_id, max_len=loaded.model.max_len)
-    vector = None
+    state = ShopperState(version_id=loaded.version_id, vector=None, recent=())
     if history[0]:
-        vector = np.asarray(
-            loaded.model.user_vectors([history[0]], [history[1]], [history[2]]), dtype=np.float32
-        )[0]
-    state = ShopperState(
-        version_id=loaded.version_id,
-        vector=vector,
-        recent=tuple(dict.fromkeys(reversed(history[0]))),
-        purchased=frozenset(pipeline.purchased_products(history)),
-    )
+        # The same computation as the refresh that stores it (pipeline.shopper_vectors).
+        vectors, recent, purchased = pipeline.shopper_vectors(loaded.model, [history])
+        state = ShopperState(
+            version_id=loaded.version_id,
+            vector=vectors[0],
+            recent=tuple(recent[0]),
+            purchased=frozenset(purchased[0]),
+        )
     cache_set(key, state, SHOPPER_STATE_SECONDS)
     return state
 
@@ -199,15 +198,6 @@ def shopper_state_forget(*, user_ids=(), session_ids=()) -> None:
     keys += [shopper_state_key(user_id=None, session_id=s) for s in session_ids if s]
     if keys:
         cache_delete_many(keys)
-
-
-def affinity_scores(
-    *, user_id: int | None, session_id: str, product_ids: list[int]
-) -> dict[int, float]:
-    """Dot product of the shopper's vector with each product's vector (model space)."""
-    return search_signals(user_id=user_id, session_id=session_id, product_ids=product_ids)[
-        "affinity"
-    ]
 
 
 # How many of the shopper's latest products the "similarity" search signal compares with.

@@ -45,39 +45,23 @@ def event_record(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        event = _event_insert(
-            shopper=shopper,
-            event_type=event_type,
+        event = Event.objects.create(
+            user_id=shopper.user_id,
+            session_id=shopper.session_id if shopper.user_id is None else shopper.session_id[:64],
             product_id=product_id,
-            query=query,
+            event_type=event_type,
+            query=query[:500],
             position=position,
             value=value,
-            context=context,
+            context=context or {},
             source=source,
+            client_event_id=uuid.uuid4().hex,
+            occurred_at=timezone.now(),
         )
+        weight = EVENT_WEIGHTS.get(event_type, 0)
+        if product_id and weight:
+            Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
     events_recorded_notify(events=[event])
-    return event
-
-
-def _event_insert(
-    *, shopper, event_type, product_id, query, position, value, context, source
-) -> Event:
-    event = Event.objects.create(
-        user_id=shopper.user_id,
-        session_id=shopper.session_id if shopper.user_id is None else shopper.session_id[:64],
-        product_id=product_id,
-        event_type=event_type,
-        query=query[:500],
-        position=position,
-        value=value,
-        context=context or {},
-        source=source,
-        client_event_id=uuid.uuid4().hex,
-        occurred_at=timezone.now(),
-    )
-    weight = EVENT_WEIGHTS.get(event_type, 0)
-    if product_id and weight:
-        Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
     return event
 
 
