@@ -232,6 +232,26 @@ class TrainedModel(Recommender):
         return cls(model, config, item_vocab, Vocabulary.from_json(vocab["events"]), features, metrics, device)
 
 
+def _without_seen(logits: tf.Tensor, items: tf.Tensor, targets: tf.Tensor, keep: tf.Tensor | None) -> tf.Tensor:
+    """`logits` (positions, items) with each position's earlier items pushed to -1e9.
+
+    Row r of `logits` is position (b, t) of `items` (users, length), after
+    `boolean_mask(keep)` when `keep` is given. The items at positions <= t of row b
+    are masked, except the target itself (a repeat stays learnable). Static shapes
+    (one scatter of positions x length entries), so it also compiles with XLA.
+    """
+    length = tf.shape(items)[1]
+    upto = tf.linalg.band_part(tf.ones((length, length), tf.bool), -1, 0)
+    seen = tf.reshape(tf.where(upto[None], items[:, None, :], 0), [-1, length])
+    if keep is not None:
+        seen = tf.boolean_mask(seen, keep)
+    seen = tf.where(seen == targets[:, None], 0, seen)
+    rows = tf.broadcast_to(tf.range(tf.shape(seen)[0])[:, None], tf.shape(seen))
+    index = tf.stack([tf.reshape(rows, [-1]), tf.reshape(seen, [-1])], axis=1)
+    penalty = tf.where(tf.reshape(seen, [-1]) > 0, -1e9, 0.0)
+    return tf.tensor_scatter_nd_add(logits, index, penalty)
+
+
 def _build(model: SequentialRecommender) -> None:
     z = tf.zeros((1, 2), tf.int32)
     model((z, z, z), training=False)
@@ -336,6 +356,8 @@ def fit(
             weight = tf.ones_like(y, tf.float32)
         if loss_kind == "full":
             logits = tf.cast(tf.matmul(h, vecs, transpose_b=True), tf.float32) + col_bias
+            if config.exclude_seen_in_loss:
+                logits = _without_seen(logits, items, y, None if dense_positions else keep)
             labels = y
         else:
             if config.sampling_alpha:
@@ -416,6 +438,12 @@ def fit(
                 best_weights = [v.numpy().copy() for v in model.weights]
             else:
                 waited += 1
+                if config.plateau_lr_factor < 1.0 and best_weights is not None:
+                    for var, value in zip(model.weights, best_weights, strict=True):
+                        var.assign(value)
+                    lr = float(optimizer.learning_rate.numpy()) * config.plateau_lr_factor
+                    optimizer.learning_rate = lr
+                    record["learning_rate"] = lr
         record["elapsed"] = time.perf_counter() - t_start
         history.append(record)
         log.info("epoch %s %s", epoch, record)

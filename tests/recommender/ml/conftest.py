@@ -65,6 +65,8 @@ def tiny_config():
         max_len=10, dim=32, n_blocks=1, n_heads=1, dropout=0.1, attention_dropout=0.0,
         learning_rate=5e-3, batch_size=32, max_epochs=30, patience=4, eval_every=2,
         loss="full", max_train_seconds=120, seed=7,
+        # Trained to rank without excluding history too (no_exclusion is asserted).
+        exclude_seen_in_loss=False,
     )
 
 

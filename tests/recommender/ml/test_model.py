@@ -101,3 +101,49 @@ def test_auto_loss_is_full_for_a_small_catalogue_and_sampled_for_a_large_one(
     data, features, _ = rule_data
     model = fit(leave_last_out(data), features, tiny_config.replace(loss="auto", max_epochs=1))
     assert model.metrics["loss"] == "full"  # recorded with the run
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_seen_items_leave_the_softmax_of_later_positions_only(dense):
+    import tensorflow as tf
+
+    from recommender.ml.training import _without_seen
+
+    items = tf.constant([[0, 5, 3, 5], [4, 2, 6, 7]], tf.int32)  # left-padded, row 0 repeats 5
+    targets = tf.constant([[0, 3, 5, 6], [2, 6, 7, 4]], tf.int32)
+    keep = tf.reshape(targets, [-1]) > 0
+    y = tf.reshape(targets, [-1]) if dense else tf.boolean_mask(tf.reshape(targets, [-1]), keep)
+    logits = tf.zeros((int(tf.shape(y)[0]), 9))
+    out = _without_seen(logits, items, y, None if dense else keep).numpy()
+    masked = [set(np.flatnonzero(row < -1e8)) for row in out]
+    expected = [
+        set(),  # padding position (dense only)
+        {5},  # saw 5, target 3
+        {3},  # saw 5, 3; target 5 is a repeat and stays learnable
+        {5, 3},  # saw 5, 3, 5
+        {4}, {4, 2}, {4, 2, 6}, {2, 6, 7},  # row 1: target 4 seen earlier stays open
+    ]
+    assert masked == (expected if dense else expected[1:])
+
+
+def test_training_without_seen_items_still_learns_the_rule(rule_data, tiny_config):
+    data, features, _ = rule_data
+    split = leave_last_out(data)
+    model = fit(split, features, tiny_config.replace(exclude_seen_in_loss=True))
+    out = evaluate(model, split.test_inputs, split.test_targets, split.users_eval, ks=(1,))
+    assert out["history_excluded"]["hr@1"] > 0.9
+
+
+def test_a_validation_plateau_anneals_from_the_best_weights(rule_data, tiny_config):
+    data, features, _ = rule_data
+    split = leave_last_out(data)
+    config = tiny_config.replace(plateau_lr_factor=0.5, eval_every=1, patience=3, max_epochs=30)
+    model = fit(split, features, config)
+    rates = [r["learning_rate"] for r in model.metrics["history"] if "learning_rate" in r]
+    # The rule is learnt (validation NDCG@10 1.0) long before 30 epochs: every later
+    # evaluation is no better, halves the rate, and `patience` of them stop training.
+    assert len(rates) == 3
+    np.testing.assert_allclose(rates, [config.learning_rate * 0.5**k for k in (1, 2, 3)], rtol=1e-5)
+    assert model.metrics["epochs"] < 30
+    with pytest.raises(ValueError, match="plateau_lr_factor"):
+        config.replace(plateau_lr_factor=0.0)
