@@ -251,6 +251,7 @@ def train_and_activate() -> dict:
 
 
 def session_cookies(user_ids: list[int]) -> dict[int, str]:
+    from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
@@ -263,7 +264,7 @@ def session_cookies(user_ids: list[int]) -> dict[int, str]:
     for user in get_user_model().objects.filter(pk__in=user_ids):
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         cookies[user.pk] = store.session_key

@@ -81,6 +81,12 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The shop's backend loads the shopper's profile with the user; sessions created by
+# Django's own ModelBackend (before it was added) stay valid.
+AUTHENTICATION_BACKENDS = [
+    "shop.auth.ShopperBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 

@@ -13,6 +13,9 @@ def _clear_cache():
 
     def clear() -> None:
         cache.clear()
+        from shop.search import search_cache_invalidate
+
+        search_cache_invalidate()  # and this process's copy of the generation
         try:  # the recommender's per-process copy of the search blend
             from recommender.search_blend import search_blend_forget
         except ImportError:  # the shop runs without the recommender too

@@ -714,6 +714,24 @@ def test_event_ingestion_is_throttled(client, catalogue, monkeypatch):
     assert post_events(client, []).status_code == 429
 
 
+def test_read_throttle_counts_each_caller_in_fixed_windows(client, catalogue, monkeypatch):
+    monkeypatch.setattr(api_views.ReadThrottle, "rate", "2/min")
+    now = [6000.0]
+    monkeypatch.setattr(api_views.ReadThrottle, "timer", lambda self: now[0])
+    other = Client()
+    other.force_login(UserFactory())
+
+    assert [client.get(PRODUCTS_URL).status_code for _ in range(2)] == [200, 200]
+    now[0] += 15
+    refused = client.get(PRODUCTS_URL)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "45"  # until the window ends
+    assert other.get(PRODUCTS_URL).status_code == 200  # counted per caller
+
+    now[0] += 45  # the next window
+    assert client.get(PRODUCTS_URL).status_code == 200
+
+
 UNREACHABLE_REDIS = {
     "BACKEND": "django_redis.cache.RedisCache",
     "LOCATION": "redis://127.0.0.1:1/0",
@@ -890,8 +908,6 @@ def test_the_hand_built_product_json_equals_the_generic_serializer(client, score
     for product in (with_everything, bare):
         product.score, product.reason = 0.25, "Because"
         fast = cls(product, context={"request": request}).data
-        generic = drf.ModelSerializer.to_representation(
-            cls(context={"request": request}), product
-        )
+        generic = drf.ModelSerializer.to_representation(cls(context={"request": request}), product)
         assert fast == generic
         assert fast["url"].endswith(f"/api/v1/products/{product.pk}/")

@@ -257,6 +257,37 @@ def test_a_shopper_who_opted_out_is_searched_without_personalization(client, set
     assert TasteRecorder.seen == [True, False, False]
 
 
+def test_the_opt_out_is_read_with_the_user_so_it_is_never_stale(client, settings, tools):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SHOP_PERSONALIZER = f"{__name__}.TasteRecorder"
+    user = UserFactory()
+    ShopperProfile.objects.create(user=user)
+    client.force_login(user)  # through shop.auth.ShopperBackend, the first backend
+    TasteRecorder.seen = []
+    client.get(API_SEARCH_URL, {"q": "roll"})
+    # An update that sends no signal (nothing forgets a cached opt-out) still shows.
+    ShopperProfile.objects.filter(user=user).update(personalization_opt_out=True)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(API_SEARCH_URL, {"q": "roll"})
+    assert TasteRecorder.seen == [True, False]
+    # One query reads the profile: the user's, joined.
+    profile_reads = [q["sql"] for q in queries if "shop_shopperprofile" in q["sql"]]
+    assert len(profile_reads) == 1 and "auth_user" in profile_reads[0]
+
+
+def test_sessions_of_djangos_model_backend_stay_logged_in_and_opted_out(client, settings, tools):
+    settings.SHOP_PERSONALIZER = f"{__name__}.TasteRecorder"
+    user = UserFactory()
+    ShopperProfile.objects.create(user=user, personalization_opt_out=True)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    TasteRecorder.seen = []
+    response = client.get(SEARCH_URL, {"q": "roll"})
+    assert response.wsgi_request.user == user
+    assert TasteRecorder.seen == [False]
+
+
 def test_anonymous_and_logged_in_shoppers_can_opt_out_and_back_in(client, settings, tools):
     settings.SHOP_PERSONALIZER = f"{__name__}.TasteRecorder"
     url = reverse("shop:personalization")
@@ -345,11 +376,24 @@ def test_staff_explain_mode_lists_each_score_component(admin_client, tools):
 
 def test_a_repeated_search_reads_its_matches_from_the_cache(tools, django_assert_num_queries):
     first = run("roll")
-    # Only the page's products are read; the matches, total and facets are cached.
-    with django_assert_num_queries(1):
+    # The matches, total, facets and the page's products all come from the cache.
+    with django_assert_num_queries(0):
         again = run("roll")
     assert titles(again) == titles(first)
     assert again.total == first.total and again.facets == first.facets
+    # Every search gets its own product instances (views set attributes on them).
+    again.hits[0].product.title = "changed by a view"
+    assert titles(run("roll")) == titles(first)
+
+
+def test_a_saved_product_shows_its_new_details_in_the_next_search(tools):
+    assert {h.product.price for h in run("roll").hits} != {Decimal("1.00")}
+    tools["roll80"].price = Decimal("1.00")
+    tools["roll80"].title = "80 grit sanding roll, value pack"
+    tools["roll80"].save()
+    hits = {h.product.pk: h.product for h in run("roll").hits}
+    assert hits[tools["roll80"].pk].price == Decimal("1.00")
+    assert hits[tools["roll80"].pk].title == "80 grit sanding roll, value pack"
 
 
 def test_the_cache_key_holds_every_filter(tools):
