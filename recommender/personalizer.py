@@ -106,24 +106,22 @@ class RecommenderPersonalizer(Personalizer):
         contributions = standardize(features) * blend.weights
         scores = contributions.sum(axis=1)
         order = np.lexsort((np.asarray(ids), -scores))  # best score first, then product id
-        taste = sum(
-            contributions[:, k] for k, name in enumerate(blend.names) if name in TASTE_FEATURES
-        )
+        taste = contributions[:, [name in TASTE_FEATURES for name in blend.names]].sum(axis=1)
         table = _ComponentTable(blend.names, contributions, features)
-        ranked = []
-        for row in order:
-            item = candidates[row]
-            ranked.append(
-                ScoredItem(
-                    product_id=item.product_id,
-                    score=float(scores[row]),
-                    reason="Matches your search and your taste"
-                    if taste[row] > 0.5
-                    else item.reason or "Matches your search",
-                    components=_RowComponents(table, int(row)),
-                )
+        # Plain Python numbers for the loop: indexing NumPy arrays per candidate costs
+        # ~3x as much (300 candidates per search).
+        score_list, tasteful = scores.tolist(), (taste > 0.5).tolist()
+        return [
+            ScoredItem(
+                product_id=candidates[row].product_id,
+                score=score_list[row],
+                reason="Matches your search and your taste"
+                if tasteful[row]
+                else candidates[row].reason or "Matches your search",
+                components=_RowComponents(table, row),
             )
-        return ranked
+            for row in order.tolist()
+        ]
 
 
 # The features that say something about this shopper (the rest are about the query).
@@ -136,7 +134,15 @@ class _ComponentTable:
     def __init__(self, names, contributions: np.ndarray, features: np.ndarray) -> None:
         self.keys = (*names, *(f"x_{name}" for name in names))
         self.column = {key: k for k, key in enumerate(self.keys)}
-        self.values = np.hstack([contributions, features]).tolist()  # plain floats
+        self.matrix = np.hstack([contributions, features])
+        self.rows: dict[int, list[float]] = {}
+
+    def row(self, row: int) -> list[float]:
+        """One candidate's values as plain floats (converted once, when first read)."""
+        values = self.rows.get(row)
+        if values is None:
+            values = self.rows[row] = self.matrix[row].tolist()
+        return values
 
 
 class _RowComponents(Mapping):
@@ -150,7 +156,7 @@ class _RowComponents(Mapping):
         self.table, self.row = table, row
 
     def __getitem__(self, key: str) -> float:
-        return self.table.values[self.row][self.table.column[key]]
+        return self.table.row(self.row)[self.table.column[key]]
 
     def __iter__(self):
         return iter(self.table.keys)
@@ -160,4 +166,4 @@ class _RowComponents(Mapping):
 
     def items(self):
         # One zip instead of a lookup per key (the search log reads every shown one).
-        return zip(self.table.keys, self.table.values[self.row], strict=True)
+        return zip(self.table.keys, self.table.row(self.row), strict=True)
