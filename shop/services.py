@@ -41,28 +41,61 @@ def event_record(
     """
     if shopper.user_id is None and not shopper.session_id:
         return None
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        event = Event.objects.create(
-            user_id=shopper.user_id,
-            session_id=shopper.session_id if shopper.user_id is None else shopper.session_id[:64],
-            product_id=product_id,
-            event_type=event_type,
-            query=query[:500],
-            position=position,
-            value=value,
-            context=context or {},
-            source=source,
-            client_event_id=uuid.uuid4().hex,
-            occurred_at=timezone.now(),
-        )
-        weight = EVENT_WEIGHTS.get(event_type, 0)
-        if product_id and weight:
-            Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
+    event = Event(
+        user_id=shopper.user_id,
+        session_id=shopper.session_id if shopper.user_id is None else shopper.session_id[:64],
+        product_id=product_id,
+        event_type=event_type,
+        query=query[:500],
+        position=position,
+        value=value,
+        context=context or {},
+        source=source,
+        client_event_id=uuid.uuid4().hex,
+        occurred_at=timezone.now(),
+    )
+    weight = EVENT_WEIGHTS.get(event_type, 0) if product_id else 0
+    if weight or not _insert_without_flush_wait(event):
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            event.save(force_insert=True)
+            if weight:
+                Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
     events_recorded_notify(events=[event])
     return event
+
+
+def _insert_without_flush_wait(event: Event) -> bool:
+    """INSERT `event` in one round trip, committed without waiting for the WAL flush.
+
+    Postgres runs the statements of one simple query in one implicit transaction, so
+    ``SET LOCAL synchronous_commit TO OFF; INSERT ... RETURNING id`` needs no BEGIN and
+    COMMIT of its own: one round trip instead of four for every search a shopper makes
+    (under load each round trip waits for a free core). Needs Django's default
+    client-side binding cursor on Postgres; returns False (nothing written) elsewhere.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    import psycopg
+    from django.db.models.sql import InsertQuery
+
+    fields = [f for f in Event._meta.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(Event)
+    query.insert_values(fields, [event])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [Event._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        if not isinstance(cursor.cursor, psycopg.ClientCursor):
+            return False
+        cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {sql}", params)
+        cursor.nextset()
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+    return True
 
 
 def events_recorded_notify(*, events) -> None:

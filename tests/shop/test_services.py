@@ -1,0 +1,49 @@
+"""Recording storefront events (shop.services.event_record)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from shop.models import Event, EventType, Product
+from shop.personalization import Shopper
+from shop.services import event_record
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_search_event_is_one_statement_on_postgres_and_reads_back_whole():
+    user = UserFactory()
+    shopper = Shopper(user_id=user.pk, session_id="s" * 80, personalize=True)
+    context = {"shown": [3, 1, 2], "components": [{"text": 0.5, "x_text": 1.0}], "results": 3}
+
+    with CaptureQueriesContext(connection) as queries:
+        event = event_record(
+            shopper=shopper, event_type=EventType.SEARCH, query="drill", context=context
+        )
+
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.user_id, stored.event_type, stored.query) == (user.pk, "search", "drill")
+    assert stored.context == context
+    assert stored.session_id == "s" * 64
+    assert stored.received_at is not None and stored.occurred_at == event.occurred_at
+    assert not event._state.adding  # a saved instance, as Model.save leaves it
+    if connection.vendor == "postgresql":
+        [statement] = [q["sql"] for q in queries]
+        assert statement.startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO")
+
+
+def test_an_event_with_a_counter_commits_the_event_and_the_counter_together():
+    product = ProductFactory(popularity=0)
+    shopper = Shopper(user_id=UserFactory().pk, session_id="", personalize=True)
+
+    event = event_record(shopper=shopper, event_type=EventType.PURCHASE, product_id=product.pk)
+
+    assert Event.objects.filter(pk=event.pk, product=product).exists()
+    assert Product.objects.get(pk=product.pk).popularity > 0
+
+
+def test_nobody_to_attribute_an_event_to_records_nothing():
+    shopper = Shopper(user_id=None, session_id="", personalize=True)
+    assert event_record(shopper=shopper, event_type=EventType.SEARCH, query="x") is None
+    assert not Event.objects.exists()
