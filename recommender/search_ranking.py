@@ -23,11 +23,11 @@ LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
 # Until clicks have taught a blend: tuned offline (bench/search_quality.py on
 # amazon_scientific's validation queries; see the README).
 DEFAULT_WEIGHTS = {
-    "text": 0.18,
+    "text": 0.19,
     "affinity": 0.35,
-    "popularity": 0.31,
-    "similarity": 0.34,
-    "bought": -0.56,
+    "popularity": 0.36,
+    "similarity": 0.31,
+    "bought": -0.57,
 }
 
 

@@ -24,24 +24,6 @@ def cache_get(key: str, default: Any = None) -> Any:
         return default
 
 
-def cache_get_many(keys: list[str]) -> dict[str, Any]:
-    """The values found, in one round trip; {} when the cache failed."""
-    try:
-        return cache.get_many(keys)
-    except Exception:
-        logger.warning(
-            "Cache read failed for %d keys; computing them instead", len(keys), exc_info=True
-        )
-        return {}
-
-
-def cache_set_many(values: dict[str, Any], timeout: float | None) -> None:
-    try:
-        cache.set_many(values, timeout)
-    except Exception:
-        logger.warning("Cache write failed for %d keys", len(values), exc_info=True)
-
-
 def cache_set(key: str, value: Any, timeout: float | None) -> None:
     try:
         cache.set(key, value, timeout)

@@ -386,6 +386,35 @@ def test_a_repeated_search_reads_its_matches_from_the_cache(tools, django_assert
     assert titles(run("roll")) == titles(first)
 
 
+@pytest.mark.parametrize("window", [300, 1])  # the page inside / past the re-rank window
+def test_page_products_are_the_ones_the_orm_would_load(
+    tools, monkeypatch, window, django_assert_num_queries
+):
+    from shop.models import Product
+    from shop.search import HIT_FIELDS
+
+    monkeypatch.setattr("shop.search.RERANK_WINDOW", window)
+    run("roll", page_size=1, page=2)  # fills the cache
+    # Past the window: the page in text order, then its products.
+    with django_assert_num_queries(0 if window > 1 else 2):
+        [hit] = run("roll", page_size=1, page=2).hits
+    expected = Product.objects.select_related("category", "brand").only(*HIT_FIELDS)
+    expected = expected.get(pk=hit.product.pk)
+    assert hit.product.get_deferred_fields() == expected.get_deferred_fields()
+
+    def shown(product):
+        values = []
+        for name in HIT_FIELDS:
+            value = product
+            for part in name.split("__"):
+                value = getattr(value, part)
+            values.append(value)
+        return values, product.pk, product.in_stock, product.get_absolute_url()
+
+    with django_assert_num_queries(0):  # nothing left to load lazily
+        assert shown(hit.product) == shown(expected)
+
+
 def test_a_saved_product_shows_its_new_details_in_the_next_search(tools):
     assert {h.product.price for h in run("roll").hits} != {Decimal("1.00")}
     tools["roll80"].price = Decimal("1.00")
