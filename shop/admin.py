@@ -7,14 +7,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.functional import cached_property
 
 from shop.models import Brand, Category, Event, Product, SearchRule, ShopperProfile
 from shop.personalization import Shopper
-from shop.search import SearchInputError, SearchParams, search_products
+from shop.search import SearchInputError, SearchParams, search_cache_invalidate, search_products
 
 EXPLAIN_RESULTS = 50
 
@@ -82,11 +82,15 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Activate selected products", permissions=["change"])
     def activate(self, request, queryset):
-        self.message_user(request, f"{queryset.update(is_active=True)} product(s) activated.")
+        changed = queryset.update(is_active=True)
+        transaction.on_commit(search_cache_invalidate)  # an update sends no post_save
+        self.message_user(request, f"{changed} product(s) activated.")
 
     @admin.action(description="Deactivate selected products", permissions=["change"])
     def deactivate(self, request, queryset):
-        self.message_user(request, f"{queryset.update(is_active=False)} product(s) deactivated.")
+        changed = queryset.update(is_active=False)
+        transaction.on_commit(search_cache_invalidate)
+        self.message_user(request, f"{changed} product(s) deactivated.")
 
 
 @admin.register(Event)

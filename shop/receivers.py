@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -19,7 +20,11 @@ from shop.selectors import shopper_opt_out_forget
 @receiver(post_save, sender=SearchRule, dispatch_uid="shop.search_cache.rule_saved")
 @receiver(post_delete, sender=SearchRule, dispatch_uid="shop.search_cache.rule_deleted")
 def catalogue_changed(sender, **kwargs) -> None:
+    # Now, and again once the change is committed: a search that ran in between (another
+    # process, still reading the old row) must not keep its result under the new
+    # generation for SEARCH_CACHE_SECONDS.
     search_cache_invalidate()
+    transaction.on_commit(search_cache_invalidate, robust=True)
 
 
 @receiver(post_save, sender=ShopperProfile, dispatch_uid="shop.opt_out.saved")

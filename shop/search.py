@@ -384,10 +384,12 @@ class _WithRules(Mapping):
 
 def search_cache_invalidate() -> None:
     """Start a new generation of cached search results (the catalogue or rules changed)."""
-    _generation_seen[0] = None
     if cache_incr(SEARCH_GENERATION_KEY) is None:
         # No generation yet (or evicted): any new value will do.
         cache_set(SEARCH_GENERATION_KEY, _new_generation(), None)
+    # After the new generation exists: a search in another thread of this process that
+    # read the old one in between does not keep it.
+    _generation_seen[:] = [None, 0.0]
 
 
 def _new_generation() -> int:

@@ -76,7 +76,9 @@ def _insert_without_flush_wait(event: Event) -> bool:
     (under load each round trip waits for a free core). Needs Django's default
     client-side binding cursor on Postgres; returns False (nothing written) elsewhere.
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        # Inside a transaction the SET LOCAL would cover the caller's whole transaction,
+        # and a failed INSERT would abort it: the savepoint path is for that.
         return False
     import psycopg
     from django.db.models.sql import InsertQuery

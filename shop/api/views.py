@@ -133,6 +133,8 @@ class CounterRateThrottle(UserRateThrottle):
             count = self.cache.incr(key)
         except ValueError:  # the window's first request (or its counter was evicted)
             count = 1 if self.cache.add(key, 1, self.duration + 1) else self.cache.incr(key)
+        if count is None:  # a cache that ignores its errors (django-redis IGNORE_EXCEPTIONS)
+            return True
         self.wait_seconds = (window + 1) * self.duration - now
         return count <= self.num_requests
 

@@ -363,6 +363,23 @@ def test_deactivate_action_deactivates_only_the_selected_products(admin_client):
     assert "2 product(s) deactivated." in response.content.decode()
 
 
+def test_a_deactivated_product_leaves_the_cached_search_results(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from shop.personalization import Shopper
+    from shop.search import SearchParams, search_products
+
+    def search():
+        params = SearchParams.from_mapping({"q": "lantern"})
+        return [h.product.pk for h in search_products(params=params, shopper=Shopper()).hits]
+
+    lanterns = ProductFactory.create_batch(2, title="Camping lantern")
+    assert sorted(search()) == sorted(p.pk for p in lanterns)  # now cached
+    with django_capture_on_commit_callbacks(execute=True):  # an update sends no signal
+        _run_action(admin_client, "deactivate", lanterns[:1])
+    assert search() == [lanterns[1].pk]
+
+
 def test_activate_action_activates_the_selected_products(admin_client):
     chosen = ProductFactory.create_batch(3, is_active=False)
     other = ProductFactory(is_active=False)

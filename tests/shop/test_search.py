@@ -277,6 +277,25 @@ def test_the_opt_out_is_read_with_the_user_so_it_is_never_stale(client, settings
     assert len(profile_reads) == 1 and "auth_user" in profile_reads[0]
 
 
+def test_a_wrong_password_is_checked_once(client, monkeypatch):
+    from django.contrib.auth.backends import ModelBackend
+
+    calls = []
+    checked = ModelBackend.authenticate
+
+    def counting(self, *args, **kwargs):
+        calls.append(type(self).__name__)
+        return checked(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", counting)
+    user = UserFactory()
+    user.set_password("right-one")
+    user.save()
+    assert not client.login(username=user.username, password="wrong")
+    assert calls == ["ShopperBackend"]  # Django's ModelBackend is not asked again
+    assert client.login(username=user.username, password="right-one")
+
+
 def test_sessions_of_djangos_model_backend_stay_logged_in_and_opted_out(client, settings, tools):
     settings.SHOP_PERSONALIZER = f"{__name__}.TasteRecorder"
     user = UserFactory()

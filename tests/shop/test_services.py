@@ -12,6 +12,7 @@ from tests.factories import ProductFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as in a request
 def test_a_search_event_is_one_statement_on_postgres_and_reads_back_whole():
     user = UserFactory()
     shopper = Shopper(user_id=user.pk, session_id="s" * 80, personalize=True)
@@ -31,6 +32,14 @@ def test_a_search_event_is_one_statement_on_postgres_and_reads_back_whole():
     if connection.vendor == "postgresql":
         [statement] = [q["sql"] for q in queries]
         assert statement.startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO")
+
+
+def test_inside_a_transaction_an_event_keeps_its_savepoint():
+    shopper = Shopper(user_id=UserFactory().pk, session_id="", personalize=True)
+    with CaptureQueriesContext(connection) as queries:
+        event = event_record(shopper=shopper, event_type=EventType.SEARCH, query="drill")
+    assert Event.objects.filter(pk=event.pk).exists()
+    assert any(q["sql"].startswith("SAVEPOINT") for q in queries)
 
 
 def test_an_event_with_a_counter_commits_the_event_and_the_counter_together():
