@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,18 @@ class RawDataset:
     catalogue: list[Any]
     titles: dict[Any, str]
     attributes: dict[Any, list[str]]
+
+
+def config_overrides(items: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` arguments as ModelConfig overrides (JSON values, else strings)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

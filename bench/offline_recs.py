@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench._common import load_dataset  # noqa: E402
+from bench._common import config_overrides, load_dataset  # noqa: E402
 from recommender.ml import (  # noqa: E402
     Blend,
     ItemTransitions,
@@ -206,13 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifact", help="also save the trained transformer to this directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    overrides = config_overrides(args.set)
     t0 = time.perf_counter()
     report = run(args.data, args.quick, overrides, args.artifact, log=lambda s: print(s, flush=True))
     report["total_seconds"] = round(time.perf_counter() - t0, 1)

@@ -42,6 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from bench import _django  # noqa: E402
+from bench._common import config_overrides  # noqa: E402
 
 STOP_WORDS = frozenset(
     [
@@ -512,13 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         help="override a ModelConfig field of the transformer (JSON value), e.g. --set dim=128",
     )
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    overrides = config_overrides(args.set)
     logging.basicConfig(level=logging.WARNING)
     report = run(
         args.data,

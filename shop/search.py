@@ -699,6 +699,7 @@ _CARD_CATEGORY_FIELDS = [
     f.attname for f in Category._meta.concrete_fields if f.attname in ("id", "name", "path")
 ]
 _CARD_BRAND_FIELDS = [f.attname for f in Brand._meta.concrete_fields if f.attname in ("id", "name")]
+_CARD_CATEGORY, _CARD_BRAND = Product._meta.get_field("category"), Product._meta.get_field("brand")
 
 
 def _card_rows(ids: list[int]) -> dict[int, tuple]:
@@ -734,8 +735,6 @@ def _products_shown(ids: list[int], cards: dict[int, tuple]) -> dict[int, Produc
     Every call builds new instances, so a view may set attributes on them.
     """
     db = connection.alias
-    category_field = Product._meta.get_field("category")
-    brand_field = Product._meta.get_field("brand")
     products: dict[int, Product] = {}
     missing = []
     for pk in ids:
@@ -745,10 +744,10 @@ def _products_shown(ids: list[int], cards: dict[int, tuple]) -> dict[int, Produc
             continue
         values, category, brand = card
         product = Product.from_db(db, _CARD_PRODUCT_FIELDS, values)
-        category_field.set_cached_value(
+        _CARD_CATEGORY.set_cached_value(
             product, category and Category.from_db(db, _CARD_CATEGORY_FIELDS, category)
         )
-        brand_field.set_cached_value(
+        _CARD_BRAND.set_cached_value(
             product, brand and Brand.from_db(db, _CARD_BRAND_FIELDS, brand)
         )
         products[pk] = product

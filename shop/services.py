@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from shop.models import Event, Product
@@ -19,6 +20,10 @@ from shop.signals import events_recorded
 logger = logging.getLogger(__name__)
 
 PRODUCT_CHUNK = 5000
+# Commit this transaction without waiting for the WAL flush (behaviour logs only).
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+# The columns an event INSERT writes (its id comes back from RETURNING).
+_EVENT_INSERT_FIELDS = [f for f in Event._meta.local_concrete_fields if not f.primary_key]
 
 
 def event_record(
@@ -59,7 +64,7 @@ def event_record(
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    cursor.execute(ASYNC_COMMIT)
             event.save(force_insert=True)
             if weight:
                 Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
@@ -81,18 +86,16 @@ def _insert_without_flush_wait(event: Event) -> bool:
         # and a failed INSERT would abort it: the savepoint path is for that.
         return False
     import psycopg
-    from django.db.models.sql import InsertQuery
 
-    fields = [f for f in Event._meta.local_concrete_fields if not f.primary_key]
-    query = InsertQuery(Event)
-    query.insert_values(fields, [event])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [Event._meta.pk]
-    [(sql, params)] = compiler.as_sql()
     with connection.cursor() as cursor:
         if not isinstance(cursor.cursor, psycopg.ClientCursor):
             return False
-        cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {sql}", params)
+        query = InsertQuery(Event)
+        query.insert_values(_EVENT_INSERT_FIELDS, [event])
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [Event._meta.pk]
+        [(sql, params)] = compiler.as_sql()
+        cursor.execute(f"{ASYNC_COMMIT}; {sql}", params)
         cursor.nextset()
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
