@@ -143,6 +143,9 @@ SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=600 if REDIS_URL 
 # Sessions live in the database so a Redis outage never logs shoppers out; the cache in
 # front saves a query per request, and its errors count as misses (shop.sessions).
 SESSION_ENGINE = "shop.sessions"
+# Web processes (config/wsgi.py) freeze their long-lived objects out of the garbage
+# collector's full passes, after start-up and after each model load (shop/heap.py).
+GC_FREEZE = env.bool("GC_FREEZE", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

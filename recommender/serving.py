@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shop.caching import cache_get, cache_set
+from shop.heap import heap_freeze
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ def active_model() -> LoadedModel | None:
             return loaded
         _state["loaded"] = LoadedModel(version_id=version_id, model=model)
         logger.info("Serving model v%s", version_id)
+        # The model's objects are long-lived: out of the collector's full passes (in web
+        # processes; the replaced model's cycles are collected first).
+        heap_freeze()
         return _state["loaded"]
 
 

@@ -355,3 +355,12 @@ def test_deleting_a_shopper_leaves_nothing_cached(active_version, shop_data):
     user.delete()
     assert all(cache.get(k) is None for k in keys)
     assert not UserRecommendation.objects.filter(user_id=user.pk).exists()
+
+
+def test_loading_a_model_freezes_the_heap_of_a_web_process(active_version, monkeypatch):
+    calls = []
+    monkeypatch.setattr(serving, "heap_freeze", lambda: calls.append(1))
+    serving.reset()
+    assert serving.active_model().version_id == active_version.pk
+    assert serving.active_model().version_id == active_version.pk
+    assert calls == [1]  # once per load, not per request
