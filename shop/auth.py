@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.db import connections, router
+
+from shop.models import ShopperProfile
 
 
 class ShopperBackend(ModelBackend):
@@ -24,9 +27,60 @@ class ShopperBackend(ModelBackend):
         return user
 
     def get_user(self, user_id):
-        users = get_user_model()._default_manager.select_related("shopper_profile")
         try:
-            user = users.get(pk=user_id)
-        except get_user_model().DoesNotExist:
+            pk = int(user_id)
+        except (TypeError, ValueError):
             return None
-        return user if self.user_can_authenticate(user) else None
+        user = user_with_profile(pk=pk)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+# Per database alias (compiled on first use): the statement of user_with_profile, the
+# user's columns in it, and the converters its values need (timezones on SQLite).
+_user_statements: dict[str, tuple[str, list[str], list]] = {}
+
+
+def user_with_profile(*, pk: int):
+    """The user with this id, their ``shopper_profile`` already attached (or known to be
+    missing), as ``select_related("shopper_profile").get(pk=pk)`` returns it; None
+    when there is no such user.
+
+    Every request of a logged-in shopper runs this. The ORM spent ~0.45 ms of CPU per
+    call compiling the same statement (0.73 ms against 0.29 ms for executing the SQL
+    it produces): the statement is compiled once and the row turned into the same
+    instances that select_related builds.
+    """
+    user_model = get_user_model()
+    alias = router.db_for_read(user_model)
+    statement = _user_statements.get(alias)
+    if statement is None:
+        query = user_model._default_manager.select_related("shopper_profile").filter(pk=0).query
+        compiler = query.get_compiler(alias)
+        sql, _ = compiler.as_sql()
+        converters = compiler.get_converters([column for column, _, _ in compiler.select])
+        attnames = [f.attname for f in user_model._meta.concrete_fields]
+        statement = _user_statements[alias] = (sql, attnames, list(converters.items()))
+    sql, attnames, converters = statement
+    width = len(attnames)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if converters:
+        row = list(row)
+        for position, (functions, expression) in converters:
+            for function in functions:
+                row[position] = function(row[position], expression, connection)
+    user = user_model.from_db(alias, attnames, row[:width])
+    profile = None
+    if row[width] is not None:
+        profile = ShopperProfile.from_db(alias, _PROFILE_ATTNAMES, row[width:])
+        _PROFILE_USER.set_cached_value(profile, user)
+    _PROFILE_USER.remote_field.set_cached_value(user, profile)
+    return user
+
+
+_PROFILE_ATTNAMES = [f.attname for f in ShopperProfile._meta.concrete_fields]
+_PROFILE_USER = ShopperProfile._meta.get_field("user")
