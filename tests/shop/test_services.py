@@ -34,6 +34,38 @@ def test_a_search_event_is_one_statement_on_postgres_and_reads_back_whole():
         assert statement.startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_compiled_insert_writes_each_events_own_values():
+    first_user, second_user = UserFactory(), UserFactory()
+    product = ProductFactory()
+    first = event_record(
+        shopper=Shopper(user_id=first_user.pk, session_id="a"),
+        event_type=EventType.SEARCH,
+        query="first query",
+        context={"shown": [1]},
+        source="app",
+    )
+    second = event_record(
+        shopper=Shopper(user_id=second_user.pk, session_id="b"),
+        event_type=EventType.RATING,
+        product_id=product.pk,
+        value=4.0,
+        position=2,
+    )
+    third = event_record(
+        shopper=Shopper(session_id="anonymous-session"), event_type=EventType.SEARCH, query="x"
+    )
+    rows = {e.pk: e for e in Event.objects.filter(pk__in=[first.pk, second.pk, third.pk])}
+    for recorded in (first, second, third):
+        stored = rows[recorded.pk]
+        for field in Event._meta.concrete_fields:
+            if field.name != "received_at":
+                assert getattr(stored, field.attname) == getattr(recorded, field.attname), field
+    assert rows[first.pk].source == "app" and rows[second.pk].value == 4.0
+    assert rows[third.pk].user_id is None and rows[third.pk].session_id == "anonymous-session"
+    assert len({first.client_event_id, second.client_event_id, third.client_event_id}) == 3
+
+
 def test_inside_a_transaction_an_event_keeps_its_savepoint():
     shopper = Shopper(user_id=UserFactory().pk, session_id="", personalize=True)
     with CaptureQueriesContext(connection) as queries:
