@@ -163,6 +163,32 @@ class SearchResponseSerializer(serializers.Serializer):
     results = ScoredProductSerializer(many=True)
     facets = FacetsSerializer()
 
+    def to_representation(self, payload: dict) -> dict:
+        """The declared fields, built directly (as ProductSerializer does): DRF's walk
+        over 24 results and ~40 facet values cost ~0.8 ms per search (bench.search_load
+        catalogue). Tests check that the output is identical to the generic one."""
+        product = ScoredProductSerializer(context=self.context)
+        event_id = payload["search_event_id"]
+        facets = payload["facets"]
+        return {
+            "query": str(payload["query"]),
+            "total": int(payload["total"]),
+            "page": int(payload["page"]),
+            "num_pages": int(payload["num_pages"]),
+            "personalized": bool(payload["personalized"]),
+            "did_you_mean": str(payload["did_you_mean"]),
+            "corrected_query": str(payload["corrected_query"]),
+            "search_event_id": None if event_id is None else int(event_id),
+            "results": [product.to_representation(p) for p in payload["results"]],
+            "facets": {
+                kind: [
+                    {"id": int(f.id), "name": str(f.name), "count": int(f.count)}
+                    for f in facets[kind]
+                ]
+                for kind in ("category", "brand")
+            },
+        }
+
 
 class AutocompleteSuggestionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["product", "brand", "category"])

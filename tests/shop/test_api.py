@@ -911,3 +911,41 @@ def test_the_hand_built_product_json_equals_the_generic_serializer(client, score
         generic = drf.ModelSerializer.to_representation(cls(context={"request": request}), product)
         assert fast == generic
         assert fast["url"].endswith(f"/api/v1/products/{product.pk}/")
+
+
+@pytest.mark.parametrize("event_id", [None, 42])
+def test_the_hand_built_search_json_equals_the_generic_serializer(client, event_id):
+    from rest_framework import serializers as drf
+
+    from shop.api.serializers import SearchResponseSerializer
+    from shop.search import FacetValue
+
+    products = [
+        ProductFactory(price=Decimal("9.99")),
+        ProductFactory(brand=None, price=None, currency=""),
+    ]
+    for n, product in enumerate(products):
+        product.score, product.reason = 1.5 - n, "Matches your search"
+    payload = {
+        "query": "sanding roll",
+        "total": 2,
+        "page": 1,
+        "num_pages": 1,
+        "personalized": True,
+        "did_you_mean": "",
+        "corrected_query": "sanding roll",
+        "search_event_id": event_id,
+        "results": products,
+        "facets": {
+            "category": [FacetValue(3, "Sanding Rolls", 2)],
+            "brand": [FacetValue(1, "Porter-Cable", 1), FacetValue(2, "Scotch", 1)],
+        },
+    }
+    request = client.get(PRODUCTS_URL).renderer_context["request"]
+    fast = SearchResponseSerializer(payload, context={"request": request}).data
+    generic = drf.Serializer.to_representation(
+        SearchResponseSerializer(context={"request": request}), payload
+    )
+    assert fast == generic
+    assert list(fast) == list(generic)  # the same key order
+    assert fast["results"][0]["url"].endswith(f"/api/v1/products/{products[0].pk}/")
