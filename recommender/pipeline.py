@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Subquery
 
 from recommender.export import TRAINING_EVENT_TYPES, catalogue_export, events_export
 from shop.models import Event, Product
@@ -216,9 +216,25 @@ def unavailable_product_ids() -> set[int]:
 
 def latest_event_id(user_id: int) -> int | None:
     """The id of the shopper's newest event that a history includes."""
+    return _history_events(user_id).aggregate(latest=Max("pk"))["latest"]
+
+
+def latest_event_id_subquery(user_id) -> Subquery:
+    """``latest_event_id`` as a subquery (``user_id`` may be an ``OuterRef``), so that
+    a query of stored shopper rows reads it in the same round trip."""
+    return Subquery(
+        _history_events(user_id)
+        .order_by()
+        .values("user_id")
+        .annotate(latest=Max("pk"))
+        .values("latest")
+    )
+
+
+def _history_events(user_id):
     return Event.objects.filter(
         user_id=user_id, product__isnull=False, event_type__in=TRAINING_EVENT_TYPES
-    ).aggregate(latest=Max("pk"))["latest"]
+    )
 
 
 def shopper_vectors(

@@ -174,13 +174,14 @@ def _stored_shopper_state(loaded: serving.LoadedModel, user_id: int) -> ShopperS
     shopper's newest event (else None: the caller runs the model on the history)."""
     row = (
         UserRecommendation.objects.filter(user_id=user_id, model_version_id=loaded.version_id)
-        .values_list("vector", "recent", "purchased", "last_event_id")
+        .annotate(newest_event_id=pipeline.latest_event_id_subquery(user_id))
+        .values_list("vector", "recent", "purchased", "last_event_id", "newest_event_id")
         .first()
     )
     if row is None or row[0] is None or row[3] is None:
         return None
-    vector, recent, purchased, last_event_id = row
-    if pipeline.latest_event_id(user_id) != last_event_id:
+    vector, recent, purchased, last_event_id, newest_event_id = row
+    if newest_event_id != last_event_id:
         return None  # newer events: a refresh is queued, the stored vector is behind
     vector = np.frombuffer(bytes(vector), dtype=np.float32)
     if vector.shape != (loaded.model.config.dim,):
