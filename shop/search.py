@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import pickle
 import re
+import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -185,7 +187,7 @@ def _decimal(data: Mapping[str, str], name: str) -> Decimal | None:
     return value
 
 
-@dataclass
+@dataclass(frozen=True)  # shared by every search that reads the same cached matches
 class FacetValue:
     id: int
     name: str
@@ -390,6 +392,7 @@ def search_cache_invalidate() -> None:
     # After the new generation exists: a search in another thread of this process that
     # read the old one in between does not keep it.
     _generation_seen[:] = [None, 0.0]
+    _local_matches.clear()
 
 
 def _new_generation() -> int:
@@ -418,25 +421,102 @@ def _search_generation() -> int:
 
 
 # Part of the cache key: a new format of _Matches never reads an older one.
-MATCHES_FORMAT = 2
+MATCHES_FORMAT = 3
 
 
 @dataclass(frozen=True)
 class _Matches:
-    """What a query and its filters match, independent of sort and page."""
+    """What a query and its filters match, independent of sort and page. Read-only: a
+    process shares one instance between the searches that read it (``_LocalMatches``)."""
 
     rules: SearchRules
     total: int
     facets: dict[str, list[FacetValue]]
     # The best RERANK_WINDOW matches in text order: (pk, text score, stock, popularity).
     window: list[tuple[int, float, int, int]]
-    # What result lists show of each window product (``_card_rows``), so that a page of
-    # the window needs no query: {pk: row}.
-    cards: dict[int, tuple] = field(default_factory=dict)
+    # What result lists show of each window product, so that a page of the window needs
+    # no query: {pk: pickled row of ``_card_rows``}. Only the page's rows are unpickled
+    # (24 of 300: reading the whole entry from the cache took 0.20 ms with the rows as
+    # tuples, 0.08 ms as bytes), and bytes are the most compact form to keep in memory.
+    cards: dict[int, bytes] = field(default_factory=dict)
+
+    def approximate_size(self) -> int:
+        """Bytes this entry holds, roughly (for the per-process budget)."""
+        return 2048 + 120 * len(self.window) + sum(len(card) + 100 for card in self.cards.values())
+
+
+class _LocalMatches:
+    """A second cache level in front of the shared one: each process keeps the matches
+    it used last, up to ``settings.SEARCH_LOCAL_CACHE_BYTES`` of them (least recently
+    used out first) and each for ``settings.SEARCH_LOCAL_CACHE_SECONDS``.
+
+    A hit saves the shared cache's round trip and unpickling the entry (~0.4 ms of a
+    search's CPU). Entries are keyed like the shared cache, generation included, and a
+    new generation empties this level, so saves show here as soon as the process sees
+    the new generation (``GENERATION_REFRESH_SECONDS``); bulk updates that send no signal
+    show after both levels' lifetimes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, int, _Matches]] = OrderedDict()
+        self._bytes = 0
+        self._generation: int | None = None
+
+    def get(self, key: str, generation: int) -> _Matches | None:
+        now = time.monotonic()
+        with self._lock:
+            if generation != self._generation:
+                self._reset(generation)
+                return None
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires, size, found = entry
+            if expires <= now:
+                del self._entries[key]
+                self._bytes -= size
+                return None
+            self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, generation: int, found: _Matches) -> None:
+        budget = getattr(settings, "SEARCH_LOCAL_CACHE_BYTES", 32 * 2**20)
+        size = found.approximate_size()
+        if size > budget:  # also: a budget of 0 turns this level off
+            return
+        expires = time.monotonic() + getattr(settings, "SEARCH_LOCAL_CACHE_SECONDS", 60)
+        with self._lock:
+            if generation != self._generation:
+                self._reset(generation)
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= previous[1]
+            self._entries[key] = (expires, size, found)
+            self._bytes += size
+            while self._bytes > budget:
+                _, (_, evicted, _) = self._entries.popitem(last=False)
+                self._bytes -= evicted
+
+    def clear(self) -> None:
+        with self._lock:
+            self._reset(None)
+
+    def _reset(self, generation: int | None) -> None:
+        self._entries.clear()
+        self._bytes = 0
+        self._generation = generation
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_local_matches = _LocalMatches()
 
 
 def _matches(params: SearchParams, generation: int) -> _Matches:
-    """Total, facets and re-rank window of a query, from the cache when it has them.
+    """Total, facets and re-rank window of a query, from the caches when they have them
+    (this process's, then the shared one).
 
     The key holds the query's terms and every filter, never the shopper: the cached
     part is the same for everyone, the personal order is computed per request.
@@ -455,8 +535,12 @@ def _matches(params: SearchParams, generation: int) -> _Matches:
         )
     )
     key = f"shop:search:{generation}:{hashlib.sha1(key_source.encode()).hexdigest()}"
+    found = _local_matches.get(key, generation)
+    if found is not None:
+        return found
     cached = cache_get(key)
     if isinstance(cached, _Matches):
+        _local_matches.put(key, generation, cached)
         return cached
     rules = search_rules_for_query(query=params.query)
     base = _filtered_queryset(params, banned=rules.bans)
@@ -484,6 +568,7 @@ def _matches(params: SearchParams, generation: int) -> _Matches:
     cards = _card_rows([row[0] for row in window])
     found = _Matches(rules=rules, total=total, facets=facets, window=window, cards=cards)
     cache_set(key, found, getattr(settings, "SEARCH_CACHE_SECONDS", 60))
+    _local_matches.put(key, generation, found)
     return found
 
 
@@ -640,8 +725,9 @@ def search_products(
         top = max((s for _, s, _, _ in window), default=0.0) or 1.0
         in_stock = {pk: stock > 0 for pk, _, stock, _ in window}
         # The score is the normalised text relevance (personalizers read it as "text").
+        # (Positional arguments: keywords cost 2.7x as much per ScoredItem.)
         candidates = [
-            ScoredItem(product_id=pk, score=s / top, features={"popularity": popularity})
+            ScoredItem(pk, s / top, "", {}, {"popularity": popularity})
             for pk, s, _, popularity in window
         ]
         ranked = get_personalizer().rank_search(
@@ -702,9 +788,9 @@ _CARD_BRAND_FIELDS = [f.attname for f in Brand._meta.concrete_fields if f.attnam
 _CARD_CATEGORY, _CARD_BRAND = Product._meta.get_field("category"), Product._meta.get_field("brand")
 
 
-def _card_rows(ids: list[int]) -> dict[int, tuple]:
-    """{pk: (product values, category values or None, brand values or None)}: plain
-    tuples, cheap to cache and to read back with the matches."""
+def _card_rows(ids: list[int]) -> dict[int, bytes]:
+    """{pk: pickled (product values, category values or None, brand values or None)}:
+    plain tuples, cheap to cache and to read back with the matches."""
     rows = (
         Product.objects.filter(pk__in=ids)
         .order_by()
@@ -716,16 +802,19 @@ def _card_rows(ids: list[int]) -> dict[int, tuple]:
     )
     n, c = len(_CARD_PRODUCT_FIELDS), len(_CARD_CATEGORY_FIELDS)
     return {
-        row[0]: (
-            row[:n],
-            row[n : n + c] if row[n] is not None else None,
-            row[n + c :] if row[n + c] is not None else None,
+        row[0]: pickle.dumps(
+            (
+                row[:n],
+                row[n : n + c] if row[n] is not None else None,
+                row[n + c :] if row[n + c] is not None else None,
+            ),
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
         for row in rows
     }
 
 
-def _products_shown(ids: list[int], cards: dict[int, tuple]) -> dict[int, Product]:
+def _products_shown(ids: list[int], cards: dict[int, bytes]) -> dict[int, Product]:
     """The products of a page: built from the cached window's card rows (as a query
     with ``select_related(...).only(*HIT_FIELDS)`` would build them: same instances,
     same deferred fields), and from the database for products past the window.
@@ -742,7 +831,7 @@ def _products_shown(ids: list[int], cards: dict[int, tuple]) -> dict[int, Produc
         if card is None:
             missing.append(pk)
             continue
-        values, category, brand = card
+        values, category, brand = pickle.loads(card)
         product = Product.from_db(db, _CARD_PRODUCT_FIELDS, values)
         _CARD_CATEGORY.set_cached_value(
             product, category and Category.from_db(db, _CARD_CATEGORY_FIELDS, category)

@@ -405,6 +405,90 @@ def test_a_repeated_search_reads_its_matches_from_the_cache(tools, django_assert
     assert titles(run("roll")) == titles(first)
 
 
+def _count_shared_cache_reads(monkeypatch) -> list[str]:
+    from shop import search
+
+    reads = []
+    original = search.cache_get
+
+    def counting(key, default=None):
+        reads.append(key)
+        return original(key, default)
+
+    monkeypatch.setattr(search, "cache_get", counting)
+    return reads
+
+
+def test_a_repeated_search_is_served_by_this_processs_own_copy(tools, monkeypatch):
+    from shop import search
+
+    first = run("roll")
+    reads = _count_shared_cache_reads(monkeypatch)
+    again = run("roll")
+    assert titles(again) == titles(first)
+    assert not [key for key in reads if key.startswith("shop:search:") and "generation" not in key]
+    assert len(search._local_matches) == 1
+
+
+def test_the_process_copy_is_bounded_by_its_byte_budget(tools, settings, monkeypatch):
+    from shop import search
+
+    settings.SEARCH_LOCAL_CACHE_BYTES = 0  # off: every search asks the shared cache
+    run("roll")
+    reads = _count_shared_cache_reads(monkeypatch)
+    run("roll")
+    assert any(key.startswith("shop:search:") and "generation" not in key for key in reads)
+    assert len(search._local_matches) == 0
+    # Room for one entry: the least recently used one leaves.
+    run("sanding")
+    settings.SEARCH_LOCAL_CACHE_BYTES = 10**9
+    run("roll")
+    size = max(entry[1] for entry in search._local_matches._entries.values())
+    settings.SEARCH_LOCAL_CACHE_BYTES = size + 1
+    run("sanding")
+    assert len(search._local_matches) == 1
+    assert search._local_matches._bytes <= size + 1
+
+
+def test_the_process_copy_expires(tools, settings, monkeypatch):
+    from shop import search
+
+    settings.SEARCH_LOCAL_CACHE_SECONDS = 30
+    run("roll")
+    now = search.time.monotonic()
+    monkeypatch.setattr(search.time, "monotonic", lambda: now + 31)
+    monkeypatch.setattr(search, "_generation_seen", [None, 0.0])
+    reads = _count_shared_cache_reads(monkeypatch)
+    assert run("roll").total == 2
+    assert any(key.startswith("shop:search:") and "generation" not in key for key in reads)
+
+
+def test_a_save_in_another_process_shows_once_this_one_rereads_the_generation(tools, monkeypatch):
+    """Another process's save: the shared generation moves on, this process's copy (of
+    the old generation) is no longer read once the generation memo is refreshed."""
+    from shop import search
+    from shop.caching import cache_incr
+
+    assert run("festool").total == 0
+    Brand.objects.filter(pk=tools["roll80"].brand_id).update(name="Festool")
+    cache_incr(search.SEARCH_GENERATION_KEY)  # as search_cache_invalidate elsewhere does
+    assert run("festool").total == 0  # within GENERATION_REFRESH_SECONDS: the old copy
+    now = search.time.monotonic()
+    monkeypatch.setattr(
+        search.time, "monotonic", lambda: now + search.GENERATION_REFRESH_SECONDS + 0.1
+    )
+    assert run("festool").total == 2
+
+
+def test_searches_sharing_cached_matches_cannot_change_them(tools):
+    import dataclasses
+
+    result = run("roll")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.facets["category"][0].count = 99
+    assert run("roll").facets == result.facets
+
+
 @pytest.mark.parametrize("window", [300, 1])  # the page inside / past the re-rank window
 def test_page_products_are_the_ones_the_orm_would_load(
     tools, monkeypatch, window, django_assert_num_queries
