@@ -251,6 +251,10 @@ def train_and_activate() -> dict:
 
 
 def session_cookies(user_ids: list[int]) -> dict[int, str]:
+    """A logged-in session per shopper, stored as a login stores it: through the
+    configured session engine (the database, and the cache in front of it)."""
+    from importlib import import_module
+
     from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
@@ -258,8 +262,8 @@ def session_cookies(user_ids: list[int]) -> dict[int, str]:
         SESSION_KEY,
         get_user_model,
     )
-    from django.contrib.sessions.backends.db import SessionStore
 
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # noqa: N806
     cookies = {}
     for user in get_user_model().objects.filter(pk__in=user_ids):
         store = SessionStore()
