@@ -24,8 +24,10 @@ from difflib import SequenceMatcher, get_close_matches
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Count, FloatField, IntegerField, Q, Value, When
+from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.db.models.signals import post_init, pre_init
 
 from shop.caching import cache_add, cache_get, cache_incr, cache_set
 from shop.models import Brand, Category, Product, SearchRule, SearchRuleAction
@@ -820,7 +822,8 @@ def _products_shown(ids: list[int], cards: dict[int, bytes]) -> dict[int, Produc
     same deferred fields), and from the database for products past the window.
 
     A query for the 24 products of a page cost ~1.2 ms of CPU (72 model instances
-    through the ORM, plus a round trip); building them from cached tuples ~0.25 ms.
+    through the ORM, plus a round trip); building them from cached tuples with
+    ``from_db`` ~0.25 ms, and with ``_loaded_instance`` ~0.05 ms.
     Every call builds new instances, so a view may set attributes on them.
     """
     db = connection.alias
@@ -832,12 +835,12 @@ def _products_shown(ids: list[int], cards: dict[int, bytes]) -> dict[int, Produc
             missing.append(pk)
             continue
         values, category, brand = pickle.loads(card)
-        product = Product.from_db(db, _CARD_PRODUCT_FIELDS, values)
+        product = _loaded_instance(Product, _CARD_PRODUCT_FIELDS, values, db)
         _CARD_CATEGORY.set_cached_value(
-            product, category and Category.from_db(db, _CARD_CATEGORY_FIELDS, category)
+            product, category and _loaded_instance(Category, _CARD_CATEGORY_FIELDS, category, db)
         )
         _CARD_BRAND.set_cached_value(
-            product, brand and Brand.from_db(db, _CARD_BRAND_FIELDS, brand)
+            product, brand and _loaded_instance(Brand, _CARD_BRAND_FIELDS, brand, db)
         )
         products[pk] = product
     if missing:
@@ -845,6 +848,26 @@ def _products_shown(ids: list[int], cards: dict[int, bytes]) -> dict[int, Produc
             Product.objects.select_related("category", "brand").only(*HIT_FIELDS).in_bulk(missing)
         )
     return products
+
+
+def _loaded_instance(model, attnames: list[str], values: tuple, db: str):
+    """``model.from_db(db, attnames, values)``, without running ``Model.__init__``.
+
+    An instance is its ``__dict__``: the loaded fields' values (a field that is absent
+    is deferred) and a ModelState saying it came from ``db``. ``from_db`` builds the
+    same through ``__init__``, which walks every field and sends pre_init and post_init:
+    5.7 us against 0.8 us per instance (72 per page). When something listens to those
+    signals for this model, ``from_db`` is used, so that it still hears them.
+    """
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(db, attnames, values)
+    instance = model.__new__(model)
+    fields = instance.__dict__
+    fields.update(zip(attnames, values, strict=True))
+    state = fields["_state"] = ModelState()
+    state.adding = False
+    state.db = db
+    return instance
 
 
 def search_log_context(result: SearchResult) -> dict:

@@ -518,6 +518,38 @@ def test_page_products_are_the_ones_the_orm_would_load(
         assert shown(hit.product) == shown(expected)
 
 
+def test_page_products_behave_as_loaded_instances(tools):
+    from shop.models import Product
+
+    run("roll")
+    hit = run("roll").hits[0]  # built from the cached card rows
+    product = hit.product
+    assert product._state.adding is False and product._state.db == "default"
+    product.title = "Renamed roll"
+    product.save()  # an UPDATE of the loaded fields, not an INSERT
+    assert Product.objects.get(pk=product.pk).title == "Renamed roll"
+    assert Product.objects.filter(title="Renamed roll").count() == 1
+
+
+def test_a_post_init_listener_still_hears_the_page_products(tools):
+    from django.db.models.signals import post_init
+
+    from shop.models import Product
+
+    heard = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance.pk)
+
+    run("roll")
+    post_init.connect(listener, sender=Product)
+    try:
+        hits = run("roll").hits
+    finally:
+        post_init.disconnect(listener, sender=Product)
+    assert sorted(heard) == sorted(h.product.pk for h in hits)
+
+
 def test_a_saved_product_shows_its_new_details_in_the_next_search(tools):
     assert {h.product.price for h in run("roll").hits} != {Decimal("1.00")}
     tools["roll80"].price = Decimal("1.00")
