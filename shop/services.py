@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -24,6 +25,14 @@ PRODUCT_CHUNK = 5000
 ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 # The columns an event INSERT writes (its id comes back from RETURNING).
 _EVENT_INSERT_FIELDS = [f for f in Event._meta.local_concrete_fields if not f.primary_key]
+_EVENT_CONTEXT_FIELD = Event._meta.get_field("context")
+
+
+def _context_json(value) -> bytes:
+    # As json.dumps (non-string keys become strings), but NaN becomes null, not an error.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
 # The one-statement event INSERT per database alias, compiled on first use: compiling it
 # for every search cost ~0.3 ms of CPU (line_profiler, bench.search_load catalogue).
 _event_insert_statements: dict[str, str] = {}
@@ -89,6 +98,7 @@ def _insert_without_flush_wait(event: Event) -> bool:
         # and a failed INSERT would abort it: the savepoint path is for that.
         return False
     import psycopg
+    from psycopg.types.json import Jsonb
 
     with connection.cursor() as cursor:
         if not isinstance(cursor.cursor, psycopg.ClientCursor):
@@ -102,9 +112,13 @@ def _insert_without_flush_wait(event: Event) -> bool:
             [(sql, _)] = compiler.as_sql()
             sql = _event_insert_statements[connection.alias] = f"{ASYNC_COMMIT}; {sql}"
         # The values as the INSERT compiler prepares them (pre_save, then for the
-        # database); the statement itself is the same for every event.
+        # database); the statement itself is the same for every event. The context
+        # (~6 KB for a search: each shown product's score components) is encoded by
+        # orjson: 8 us against 85 us for json.dumps.
         params = [
-            field.get_db_prep_save(field.pre_save(event, True), connection=connection)
+            Jsonb(event.context, dumps=_context_json)
+            if field is _EVENT_CONTEXT_FIELD
+            else field.get_db_prep_save(field.pre_save(event, True), connection=connection)
             for field in _EVENT_INSERT_FIELDS
         ]
         cursor.execute(sql, params)

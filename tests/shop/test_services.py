@@ -88,3 +88,16 @@ def test_nobody_to_attribute_an_event_to_records_nothing():
     shopper = Shopper(user_id=None, session_id="", personalize=True)
     assert event_record(shopper=shopper, event_type=EventType.SEARCH, query="x") is None
     assert not Event.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_context_reads_back_as_json_would_store_it():
+    shopper = Shopper(user_id=UserFactory().pk, session_id="s")
+    event = event_record(
+        shopper=shopper,
+        event_type=EventType.SEARCH,
+        query="q",
+        context={5: "int key", "nested": {"a": [1, 2.5, None]}, "text": "café 東京"},
+    )
+    stored = Event.objects.get(pk=event.pk).context
+    assert stored == {"5": "int key", "nested": {"a": [1, 2.5, None]}, "text": "café 東京"}
