@@ -93,6 +93,28 @@ def _normalized_item_matrix(loaded: serving.LoadedModel):
     return cached
 
 
+def _item_rows(loaded: serving.LoadedModel, product_ids) -> np.ndarray:
+    """Each product's row in the model's item matrix, -1 for products it does not know:
+    a binary search in the sorted ids (300 dict lookups per search were ~3% of its CPU)."""
+    lookup = getattr(loaded, "_item_lookup", None)
+    if lookup is None:
+        _, _, row_of, _ = _normalized_item_matrix(loaded)
+        known = sorted(
+            (int(pid), row) for pid, row in row_of.items() if isinstance(pid, int | np.integer)
+        )
+        lookup = (
+            np.array([pid for pid, _ in known], dtype=np.int64),
+            np.array([row for _, row in known], dtype=np.int64),
+        )
+        loaded._item_lookup = lookup
+    sorted_ids, rows = lookup
+    wanted = np.asarray(product_ids, dtype=np.int64)
+    if not len(sorted_ids):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return np.where(sorted_ids[at] == wanted, rows[at], -1)
+
+
 def similar_items(*, product_id: int, limit: int = 8) -> list[Recommendation]:
     """Nearest products in the active model's item-vector space (cosine); [] if none."""
     loaded = serving.active_model()
@@ -244,7 +266,7 @@ def search_signal_arrays(
     if state is None or state.vector is None:
         return None
     _, unit, row_of, raw = _normalized_item_matrix(loaded)
-    index = np.fromiter((row_of.get(pid, -1) for pid in product_ids), np.int64, len(product_ids))
+    index = _item_rows(loaded, product_ids)
     known = index >= 0
     if not known.any():
         return None
@@ -255,7 +277,9 @@ def search_signal_arrays(
     recent = [row_of[p] for p in state.recent if p in row_of][:SIMILARITY_RECENT_ITEMS]
     if recent:
         similarity[known] = (unit[rows] @ unit[recent].T).max(axis=1)
-    bought = np.fromiter((pid in state.purchased for pid in product_ids), float, len(product_ids))
+    bought = np.zeros(len(product_ids), dtype=np.float64)
+    if state.purchased:
+        bought[np.isin(np.asarray(product_ids, dtype=np.int64), list(state.purchased))] = 1.0
     return {"affinity": affinity, "similarity": similarity, "bought": bought, "known": known}
 
 

@@ -56,6 +56,64 @@ class ScoredItem:
     features: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SearchCandidates:
+    """Search candidates as columns, best text match first: the form the shop hands to
+    ``Personalizer.rank_search_columns``. Immutable (one instance serves every search
+    of a process that reads the same cached matches)."""
+
+    product_ids: tuple[int, ...]
+    # Text relevance, normalised to the best candidate's (1.0).
+    text: tuple[float, ...]
+    popularity: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.product_ids)
+
+    def items(self) -> list[ScoredItem]:
+        """The candidates as the ScoredItems ``rank_search`` takes."""
+        return [
+            ScoredItem(pid, text, "", {}, {"popularity": popularity})
+            for pid, text, popularity in zip(
+                self.product_ids, self.text, self.popularity, strict=True
+            )
+        ]
+
+    @classmethod
+    def from_items(cls, items: Sequence[ScoredItem]) -> SearchCandidates:
+        popularity = candidate_popularity(items)
+        return cls(
+            tuple(i.product_id for i in items),
+            tuple(float(i.components.get("text", i.score)) for i in items),
+            tuple(popularity.get(i.product_id, 0) for i in items),
+        )
+
+
+class RankedSearch:
+    """A personalizer's order of search candidates: every candidate's id and score in
+    the new order, and any one's reason and score components on demand (a search shows
+    one page of the ~300, so only those are ever built)."""
+
+    __slots__ = ("product_ids", "scores", "_item")
+
+    def __init__(self, product_ids: list[int], scores: list[float], item) -> None:
+        self.product_ids = product_ids
+        self.scores = scores
+        # position -> ScoredItem (with its reason and components)
+        self._item = item
+
+    def __len__(self) -> int:
+        return len(self.product_ids)
+
+    def item(self, position: int) -> ScoredItem:
+        return self._item(position)
+
+    @classmethod
+    def from_items(cls, items: Sequence[ScoredItem]) -> RankedSearch:
+        items = list(items)
+        return cls([i.product_id for i in items], [i.score for i in items], items.__getitem__)
+
+
 def candidate_popularity(candidates: Sequence[ScoredItem]) -> dict[int, int]:
     """The popularity counter of each candidate: from its features, else the database."""
     if all("popularity" in c.features for c in candidates):
@@ -76,6 +134,16 @@ class Personalizer(ABC):
     ) -> list[ScoredItem]:
         """Order search candidates (already scored by text relevance) for ``shopper``."""
 
+    def rank_search_columns(
+        self, *, shopper: Shopper, query: str, candidates: SearchCandidates
+    ) -> RankedSearch:
+        """``rank_search`` on columns, which is what the shop's search calls. This
+        default builds the ScoredItems and calls ``rank_search``; a personalizer that
+        re-ranks hundreds of candidates per search can answer in columns directly."""
+        return RankedSearch.from_items(
+            self.rank_search(shopper=shopper, query=query, candidates=candidates.items())
+        )
+
     @abstractmethod
     def recommend(
         self, *, shopper: Shopper, limit: int, exclude: Sequence[int] = ()
@@ -93,23 +161,33 @@ class DefaultPersonalizer(Personalizer):
     name = "default"
 
     def rank_search(self, *, shopper, query, candidates):
-        popularity = candidate_popularity(candidates)
-        top = max(popularity.values(), default=0) or 1
-        ranked = []
-        for item in candidates:
-            pop = math.log1p(popularity.get(item.product_id, 0)) / math.log1p(top)
-            text = item.components.get("text", item.score)
-            # Popularity only breaks near-ties in text relevance.
-            ranked.append(
-                ScoredItem(
-                    product_id=item.product_id,
-                    score=text + 0.1 * pop,
-                    reason=item.reason or "Matches your search",
-                    components={"text": text, "popularity": 0.1 * pop},
-                )
+        ranked = self.rank_search_columns(
+            shopper=shopper, query=query, candidates=SearchCandidates.from_items(candidates)
+        )
+        reasons = {c.product_id: c.reason for c in candidates if c.reason}
+        items = [ranked.item(n) for n in range(len(ranked))]
+        for item in items:
+            item.reason = reasons.get(item.product_id, item.reason)
+        return items
+
+    def rank_search_columns(self, *, shopper, query, candidates):
+        top = math.log1p(max(candidates.popularity, default=0) or 1)
+        # Popularity only breaks near-ties in text relevance.
+        boost = [0.1 * math.log1p(p) / top for p in candidates.popularity]
+        scores = [t + b for t, b in zip(candidates.text, boost, strict=True)]
+        ids = candidates.product_ids
+        order = sorted(range(len(ids)), key=lambda n: (-scores[n], ids[n]))
+
+        def item(position: int) -> ScoredItem:
+            n = order[position]
+            return ScoredItem(
+                ids[n],
+                scores[n],
+                "Matches your search",
+                {"text": candidates.text[n], "popularity": boost[n]},
             )
-        ranked.sort(key=lambda s: (-s.score, s.product_id))
-        return ranked
+
+        return RankedSearch([ids[n] for n in order], [scores[n] for n in order], item)
 
     def recommend(self, *, shopper, limit, exclude=()):
         from shop.selectors import shopper_purchased_product_ids, trending_products
@@ -170,6 +248,18 @@ class SafePersonalizer(Personalizer):
 
     def rank_search(self, *, shopper, query, candidates):
         return self._call("rank_search", shopper=shopper, query=query, candidates=candidates)
+
+    def rank_search_columns(self, *, shopper, query, candidates):
+        own = getattr(type(self.primary), "rank_search_columns", None)
+        if self.primary is not None and own in (None, Personalizer.rank_search_columns):
+            # A personalizer that answers rank_search only: asked (and, when it fails,
+            # logged) by that name, on the candidates as items.
+            return RankedSearch.from_items(
+                self.rank_search(shopper=shopper, query=query, candidates=candidates.items())
+            )
+        return self._call(
+            "rank_search_columns", shopper=shopper, query=query, candidates=candidates
+        )
 
     def recommend(self, *, shopper, limit, exclude=()):
         return self._call("recommend", shopper=shopper, limit=limit, exclude=exclude)

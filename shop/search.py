@@ -31,7 +31,13 @@ from django.db.models.signals import post_init, pre_init
 
 from shop.caching import cache_add, cache_get, cache_incr, cache_set
 from shop.models import Brand, Category, Product, SearchRule, SearchRuleAction
-from shop.personalization import ScoredItem, Shopper, get_personalizer
+from shop.personalization import (
+    RankedSearch,
+    ScoredItem,
+    SearchCandidates,
+    Shopper,
+    get_personalizer,
+)
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 16
@@ -314,34 +320,37 @@ def search_rules_for_query(*, query: str) -> SearchRules:
 
 
 def _apply_rules(
-    ranked: list[ScoredItem], *, rules: SearchRules, in_stock: dict[int, bool]
-) -> list[tuple[ScoredItem, float, float]]:
-    """Business rules over the personalized order: staff pins first (highest weight
-    first), then products in stock before those out of stock. Within a group the
-    personalizer's order stands; a boost adds its weight to the personalizer's score,
-    and when the query has boosts the group is ordered by that boosted score.
+    ranked: RankedSearch, positions: list[int], *, rules: SearchRules, in_stock: dict[int, bool]
+) -> list[tuple[int, float, float]]:
+    """Business rules over the personalized order (``positions`` in ``ranked``): staff
+    pins first (highest weight first), then products in stock before those out of
+    stock. Within a group the personalizer's order stands; a boost adds its weight to
+    the personalizer's score, and when the query has boosts the group is ordered by
+    that boosted score.
 
-    Returns (item, boost, rules component) in the final order; only the page shown is
-    turned into new ScoredItems (``_ruled``), not the whole window.
+    Returns (position in ``ranked``, boost, rules component) in the final order; only
+    the page shown is turned into ScoredItems (``_ruled``), not the whole window.
     """
-    if not rules.pins and not any(item.product_id in rules.boosts for item in ranked):
+    ids, scores = ranked.product_ids, ranked.scores
+    boosted = any(ids[p] in rules.boosts for p in positions)
+    if not rules.pins and not boosted:
         # No rule touches these candidates: in stock first, order kept otherwise.
-        return [(item, 0.0, 0.0) for item in ranked if in_stock.get(item.product_id, True)] + [
-            (item, 0.0, 0.0) for item in ranked if not in_stock.get(item.product_id, True)
+        return [(p, 0.0, 0.0) for p in positions if in_stock.get(ids[p], True)] + [
+            (p, 0.0, 0.0) for p in positions if not in_stock.get(ids[p], True)
         ]
     out = []
-    boosted = any(item.product_id in rules.boosts for item in ranked)
-    for position, item in enumerate(ranked):
-        boost = rules.boosts.get(item.product_id, 0.0)
-        value = boost + (PIN_COMPONENT if item.product_id in rules.pins else 0.0)
+    for order, p in enumerate(positions):
+        product_id = ids[p]
+        boost = rules.boosts.get(product_id, 0.0)
+        value = boost + (PIN_COMPONENT if product_id in rules.pins else 0.0)
         out.append(
             (
-                item.product_id not in rules.pins,
-                -rules.pins.get(item.product_id, 0.0),
-                not in_stock.get(item.product_id, True),
-                -(item.score + boost) if boosted else 0.0,
-                position,
-                (item, boost, value),
+                product_id not in rules.pins,
+                -rules.pins.get(product_id, 0.0),
+                not in_stock.get(product_id, True),
+                -(scores[p] + boost) if boosted else 0.0,
+                order,
+                (p, boost, value),
             )
         )
     out.sort(key=lambda row: row[:5])
@@ -441,6 +450,28 @@ class _Matches:
     # (24 of 300: reading the whole entry from the cache took 0.20 ms with the rows as
     # tuples, 0.08 ms as bytes), and bytes are the most compact form to keep in memory.
     cards: dict[int, bytes] = field(default_factory=dict)
+
+    def ranking_input(self) -> tuple[SearchCandidates, dict[int, bool], float]:
+        """(the window as personalizer candidates, in stock by product, best text score):
+        derived once per instance (a process's cached matches serve many searches) and
+        never pickled."""
+        derived = self.__dict__.get("_ranking_input")
+        if derived is None:
+            top = max((s for _, s, _, _ in self.window), default=0.0) or 1.0
+            # The score is the normalised text relevance (personalizers read it as "text").
+            candidates = SearchCandidates(
+                tuple(pk for pk, _, _, _ in self.window),
+                tuple(s / top for _, s, _, _ in self.window),
+                tuple(popularity for _, _, _, popularity in self.window),
+            )
+            in_stock = {pk: stock > 0 for pk, _, stock, _ in self.window}
+            derived = self.__dict__["_ranking_input"] = (candidates, in_stock, top)
+        return derived
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_ranking_input", None)
+        return state
 
     def approximate_size(self) -> int:
         """Bytes this entry holds, roughly (for the per-process budget)."""
@@ -723,29 +754,24 @@ def search_products(
 
     personalized = False
     if params.sort == "relevance" and start < RERANK_WINDOW and total:
-        window = found.window
-        top = max((s for _, s, _, _ in window), default=0.0) or 1.0
-        in_stock = {pk: stock > 0 for pk, _, stock, _ in window}
-        # The score is the normalised text relevance (personalizers read it as "text").
-        # (Positional arguments: keywords cost 2.7x as much per ScoredItem.)
-        candidates = [
-            ScoredItem(pk, s / top, "", {}, {"popularity": popularity})
-            for pk, s, _, popularity in window
-        ]
-        ranked = get_personalizer().rank_search(
+        candidates, in_stock, top = found.ranking_input()
+        ranked = get_personalizer().rank_search_columns(
             shopper=shopper, query=params.query, candidates=candidates
         )
         # Only the candidates, each once: a plugged-in personalizer cannot add products
         # that the query and filters exclude.
-        allowed = {c.product_id for c in candidates}
+        allowed = set(candidates.product_ids)
         kept = []
-        for item in ranked:
-            if item.product_id in allowed:
-                allowed.discard(item.product_id)
-                kept.append(item)
-        ruled = _apply_rules(kept, rules=found.rules, in_stock=in_stock)
+        for position, product_id in enumerate(ranked.product_ids):
+            if product_id in allowed:
+                allowed.discard(product_id)
+                kept.append(position)
+        ruled = _apply_rules(ranked, kept, rules=found.rules, in_stock=in_stock)
         personalized = True
-        page_items = [_ruled(*row) for row in ruled[start:end]]
+        page_items = [
+            _ruled(ranked.item(position), boost, value)
+            for position, boost, value in ruled[start:end]
+        ]
         if len(page_items) < params.page_size and end > len(ruled) and total > len(ruled):
             # The page runs past the re-ranked window: continue in text order.
             tail_start = max(start, len(ruled))

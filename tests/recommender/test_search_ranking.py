@@ -177,6 +177,40 @@ def test_the_shoppers_affinity_reorders_search_candidates(monkeypatch, candidate
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("personalize", [True, False])
+def test_the_columnar_ranking_is_the_item_ranking(monkeypatch, candidates, personalize):
+    from shop.personalization import SearchCandidates
+
+    monkeypatch.setattr(personalizer_module.selectors, "search_signal_arrays", fake_signals([]))
+    shopper = Shopper(user_id=UserFactory().pk, personalize=personalize)
+    personalizer = RecommenderPersonalizer()
+    items = personalizer.rank_search(shopper=shopper, query="thing", candidates=candidates)
+    columns = personalizer.rank_search_columns(
+        shopper=shopper, query="thing", candidates=SearchCandidates.from_items(candidates)
+    )
+    assert columns.product_ids == [i.product_id for i in items]
+    assert columns.scores == pytest.approx([i.score for i in items])
+    for position, item in enumerate(items):
+        shown = columns.item(position)
+        assert (shown.product_id, shown.reason) == (item.product_id, item.reason)
+        assert dict(shown.components) == pytest.approx(dict(item.components))
+
+
+def test_item_rows_are_found_by_binary_search():
+    from recommender.selectors import _item_rows
+    from recommender.serving import LoadedModel
+
+    class Vectors:
+        def item_vectors(self):
+            return [40, np.int64(10), 30, 20], np.eye(4, dtype=np.float32)
+
+    loaded = LoadedModel(version_id=1, model=Vectors())
+    rows = _item_rows(loaded, (20, 5, 40, 10, 99, 30))
+    assert rows.tolist() == [3, -1, 0, 1, -1, 2]
+    assert _item_rows(loaded, ()).tolist() == []
+
+
+@pytest.mark.django_db
 def test_an_anonymous_shopper_is_personalized_from_the_session(monkeypatch, candidates):
     calls = []
     monkeypatch.setattr(personalizer_module.selectors, "search_signal_arrays", fake_signals(calls))

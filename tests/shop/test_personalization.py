@@ -569,3 +569,52 @@ def test_every_shop_module_imports_with_the_recommender_absent():
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "imported" in result.stdout
+
+
+def test_the_default_columnar_ranking_is_the_item_ranking():
+    from shop.personalization import DefaultPersonalizer, SearchCandidates
+
+    items = [
+        ScoredItem(7, 0.5, features={"popularity": 3}),
+        ScoredItem(3, 0.9, reason="Pinned by staff", features={"popularity": 0}),
+        ScoredItem(9, 0.5, features={"popularity": 40}),
+        ScoredItem(1, 0.5, features={"popularity": 3}),
+    ]
+    personalizer = DefaultPersonalizer()
+    ranked = personalizer.rank_search(shopper=Shopper(), query="q", candidates=items)
+    columns = personalizer.rank_search_columns(
+        shopper=Shopper(), query="q", candidates=SearchCandidates.from_items(items)
+    )
+    assert [i.product_id for i in ranked] == columns.product_ids == [3, 9, 1, 7]
+    assert [i.score for i in ranked] == columns.scores
+    assert [i.components for i in ranked] == [columns.item(n).components for n in range(4)]
+    assert ranked[0].reason == "Pinned by staff"  # a candidate's own reason is kept
+    assert columns.item(1).reason == "Matches your search"
+
+
+def test_a_personalizer_of_items_only_is_asked_through_the_columnar_call():
+    from shop.personalization import (
+        DefaultPersonalizer,
+        Personalizer,
+        SafePersonalizer,
+        SearchCandidates,
+    )
+
+    class Reverse(Personalizer):
+        def rank_search(self, *, shopper, query, candidates):
+            return [ScoredItem(c.product_id, -n, "Reversed") for n, c in enumerate(candidates)][
+                ::-1
+            ]
+
+        def recommend(self, *, shopper, limit, exclude=()):
+            return []
+
+        def similar(self, *, product_id, shopper, limit):
+            return []
+
+    candidates = SearchCandidates((1, 2, 3), (1.0, 0.5, 0.2), (0, 0, 0))
+    ranked = SafePersonalizer(Reverse(), DefaultPersonalizer()).rank_search_columns(
+        shopper=Shopper(), query="q", candidates=candidates
+    )
+    assert ranked.product_ids == [3, 2, 1]
+    assert ranked.item(0).reason == "Reversed"
