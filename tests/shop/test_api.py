@@ -897,6 +897,7 @@ def test_a_shoppers_event_ids_cannot_be_taken_by_another_caller(client):
 @pytest.mark.parametrize("scored", [False, True])
 def test_the_hand_built_product_json_equals_the_generic_serializer(client, scored):
     from rest_framework import serializers as drf
+    from rest_framework.reverse import reverse as drf_reverse
 
     from shop.api.serializers import ProductSerializer, ScoredProductSerializer
 
@@ -911,6 +912,10 @@ def test_the_hand_built_product_json_equals_the_generic_serializer(client, score
         generic = drf.ModelSerializer.to_representation(cls(context={"request": request}), product)
         assert fast == generic
         assert fast["url"].endswith(f"/api/v1/products/{product.pk}/")
+        # The URL DRF's versioned reverse gives (scheme, host and version included).
+        assert fast["url"] == drf_reverse(
+            "product-detail", kwargs={"pk": product.pk}, request=request
+        )
 
 
 @pytest.mark.parametrize("event_id", [None, 42])
