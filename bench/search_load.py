@@ -15,6 +15,12 @@ machine state; every client makes a bounded number of requests per phase.
 
 Writes {"lexical": {"rps", "p50_ms", "p95_ms", "p99_ms", "errors"}, "personalized": {...},
 ...}. Uses its own database (bench/_django.py): Postgres when DATABASE_URL names one.
+
+With ``--baseline DIR`` (a checkout of another commit, e.g. ``git worktree add DIR
+COMMIT``), that code serves the same catalogue, database and cache too, and every phase
+runs against this code and then against the baseline: the JSON adds "baseline" (the
+same figures) and "vs_baseline" (this code's / the baseline's, e.g.
+"personalized_p95_ms"), a comparison that the machine's own drift does not bias.
 """
 
 from __future__ import annotations
@@ -373,6 +379,34 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict:
     }
 
 
+def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
+    """gunicorn serving the project checked out at ``root`` (its own code and settings)."""
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+    }
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=root,
+        env=env,
+        start_new_session=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -386,7 +420,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=4, help="gunicorn worker processes (2 per core here)"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another commit (git worktree add DIR COMMIT) to serve the same "
+        "catalogue, database and cache in the same run: each phase runs against this "
+        "code, then against the baseline; its figures and the ratios go in the JSON",
+    )
     args = parser.parse_args(argv)
+    if args.baseline is not None and not (args.baseline / "config" / "wsgi.py").is_file():
+        raise SystemExit(f"--baseline {args.baseline}: not a checkout of this project")
     t0 = time.perf_counter()
     vendor = _django.setup("search_load")
     rng = random.Random(7)
@@ -407,86 +450,84 @@ def main(argv: list[str] | None = None) -> int:
         + [f"{m} {n}" for m in MATERIALS for n in NOUNS[:10]]
         + [f"{b}{s} {n}" for b in BRANDS_PREFIX[:4] for s in BRANDS_SUFFIX[:3] for n in NOUNS[:5]]
     )
-    port = free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-    }
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-        ],
-        cwd=_django.ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    targets = {"current": Path(_django.ROOT)}
+    if args.baseline is not None:
+        targets["baseline"] = args.baseline.resolve()
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
     try:
-        wait_up(f"{base}/api/v1/search/?q=drill")
-        # Warm-up: every worker loads the model and fills its caches.
-        drive(
-            base,
-            [cookies[u] for u in personal],
-            queries,
-            clients=args.clients,
-            requests=10,
-            rng_seed=99,
-        )
-        drive(
-            base,
-            [cookies[u] for u in lexical],
-            queries,
-            clients=args.clients,
-            requests=10,
-            rng_seed=98,
-        )
-        results: dict[str, list] = {"lexical": [[], 0, 0.0], "personalized": [[], 0, 0.0]}
-        cpu: dict[str, dict[str, float]] = {"lexical": {}, "personalized": {}}
-        for round_ in range(args.rounds):
-            for kind, users in (("lexical", lexical), ("personalized", personal)):
-                before = cpu_snapshot(server.pid)
-                lat, err, sec = drive(
+        for name, root in targets.items():
+            port = free_port()
+            servers[name] = (start_server(root, port, args.workers), f"http://127.0.0.1:{port}")
+        for _, base in servers.values():
+            wait_up(f"{base}/api/v1/search/?q=drill")
+            # Warm-up: every worker loads the model and fills its caches.
+            for users, seed in ((personal, 99), (lexical, 98)):
+                drive(
                     base,
                     [cookies[u] for u in users],
                     queries,
                     clients=args.clients,
-                    requests=args.requests,
-                    rng_seed=round_,
+                    requests=10,
+                    rng_seed=seed,
                 )
-                after = cpu_snapshot(server.pid)
-                for name in after:
-                    cpu[kind][name] = cpu[kind].get(name, 0.0) + after[name] - before[name]
-                results[kind][0] += lat
-                results[kind][1] += err
-                results[kind][2] += sec
-                print(
-                    f"round {round_ + 1} {kind}: {len(lat) / sec:.1f} req/s, errors {err}",
-                    flush=True,
-                )
+        results = {
+            name: {"lexical": [[], 0, 0.0], "personalized": [[], 0, 0.0]} for name in servers
+        }
+        cpu: dict[str, dict[str, dict[str, float]]] = {
+            name: {"lexical": {}, "personalized": {}} for name in servers
+        }
+        for round_ in range(args.rounds):
+            for kind, users in (("lexical", lexical), ("personalized", personal)):
+                for name, (server, base) in servers.items():
+                    before = cpu_snapshot(server.pid)
+                    lat, err, sec = drive(
+                        base,
+                        [cookies[u] for u in users],
+                        queries,
+                        clients=args.clients,
+                        requests=args.requests,
+                        rng_seed=round_,
+                    )
+                    after = cpu_snapshot(server.pid)
+                    used = cpu[name][kind]
+                    for key in after:
+                        used[key] = used.get(key, 0.0) + after[key] - before[key]
+                    results[name][kind][0] += lat
+                    results[name][kind][1] += err
+                    results[name][kind][2] += sec
+                    label = "" if name == "current" else f" ({name})"
+                    print(
+                        f"round {round_ + 1} {kind}{label}: {len(lat) / sec:.1f} req/s, "
+                        f"errors {err}",
+                        flush=True,
+                    )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    report = {kind: summary(*values) for kind, values in results.items()}
-    for kind, used in cpu.items():
-        n = max(report[kind]["requests"], 1)
-        report[kind]["cpu_ms_per_request"] = {k: round(v * 1000 / n, 2) for k, v in used.items()}
+        for server, _ in servers.values():
+            os.killpg(server.pid, signal.SIGTERM)
+        for server, _ in servers.values():
+            server.wait(timeout=30)
+    reports = {}
+    for name in servers:
+        reports[name] = {kind: summary(*values) for kind, values in results[name].items()}
+        for kind, used in cpu[name].items():
+            n = max(reports[name][kind]["requests"], 1)
+            reports[name][kind]["cpu_ms_per_request"] = {
+                k: round(v * 1000 / n, 2) for k, v in used.items()
+            }
+    report = reports["current"]
+    report["throughput_ratio"] = round(
+        report["personalized"]["rps"] / max(report["lexical"]["rps"], 1e-9), 3
+    )
+    if "baseline" in reports:
+        baseline = reports["baseline"]
+        report["baseline"] = {**baseline, "checkout": str(targets["baseline"])}
+        report["vs_baseline"] = {
+            f"{kind}_{key}": round(report[kind][key] / max(baseline[kind][key], 1e-9), 3)
+            for kind in ("lexical", "personalized")
+            for key in ("rps", "p50_ms", "p95_ms", "p99_ms")
+        }
     report.update(
         {
-            "throughput_ratio": round(
-                report["personalized"]["rps"] / max(report["lexical"]["rps"], 1e-9), 3
-            ),
             "database": vendor,
             "products": args.products,
             "shoppers": len(data["user_ids"]),
@@ -501,13 +542,18 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(sys.argv[1:] if argv is None else argv),
         }
     )
-    for kind in ("lexical", "personalized"):
-        m = report[kind]
-        print(
-            f"{kind:13s} {m['rps']:7.1f} req/s  p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  "
-            f"p99 {m['p99_ms']} ms  errors {m['errors']}  CPU ms/request {m['cpu_ms_per_request']}"
-        )
+    for name in servers:
+        for kind in ("lexical", "personalized"):
+            m = reports[name][kind]
+            label = kind if name == "current" else f"{kind} ({name})"
+            print(
+                f"{label:24s} {m['rps']:7.1f} req/s  p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms"
+                f"  p99 {m['p99_ms']} ms  errors {m['errors']}"
+                f"  CPU ms/request {m['cpu_ms_per_request']}"
+            )
     print(f"personalized / lexical throughput = {report['throughput_ratio']}")
+    if "vs_baseline" in report:
+        print("against the baseline (current / baseline):", report["vs_baseline"])
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
