@@ -340,9 +340,11 @@ def drive(
 
 
 def cpu_snapshot(server_pgid: int) -> dict[str, float]:
-    """CPU seconds used so far by the web server's processes, Postgres and this client
-    (Linux /proc; empty elsewhere): where a request's time goes."""
-    out = {"web": 0.0, "postgres": 0.0, "client": sum(os.times()[:2])}
+    """CPU seconds used so far by the web server's processes, Postgres, Redis and this
+    client (Linux /proc; empty elsewhere): where a request's time goes. A process's
+    reaped children count too (a Postgres backend that exits moves its time to the
+    postmaster), so a connection closed between two snapshots takes nothing away."""
+    out = {"web": 0.0, "postgres": 0.0, "redis": 0.0, "client": sum(os.times()[:2])}
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     proc = Path("/proc")
     if not proc.exists():
@@ -355,11 +357,14 @@ def cpu_snapshot(server_pgid: int) -> dict[str, float]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick
+        # utime, stime, and cutime, cstime of the children it reaped
+        seconds = sum(int(f) for f in fields[11:15]) / tick
         if int(fields[2]) == server_pgid:
             out["web"] += seconds
         elif cmdline.startswith(b"postgres"):
             out["postgres"] += seconds
+        elif b"redis-server" in cmdline[:64]:
+            out["redis"] += seconds
     return out
 
 
