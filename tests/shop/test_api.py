@@ -7,6 +7,7 @@ exception of a view, so a 500 fails the test.
 
 import ast
 import json
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -954,3 +955,20 @@ def test_the_hand_built_search_json_equals_the_generic_serializer(client, event_
     assert fast == generic
     assert list(fast) == list(generic)  # the same key order
     assert fast["results"][0]["url"].endswith(f"/api/v1/products/{products[0].pk}/")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (a real Redis)")
+def test_a_redis_window_counter_counts_and_expires_with_its_window():
+    from django.core.cache import cache
+
+    key = f"throttle-test:{os.getpid()}"
+    assert [api_views.window_count(cache, key, timeout=61) for _ in range(3)] == [1, 2, 3]
+    redis = cache.client.get_client(write=True)
+    assert 0 < redis.ttl(cache.client.make_key(key)) <= 61
+
+
+def test_a_counter_in_any_other_cache_counts_too():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = LocMemCache("throttle-test", {})
+    assert [api_views.window_count(cache, "k", timeout=61) for _ in range(3)] == [1, 2, 3]
