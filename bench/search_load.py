@@ -343,7 +343,8 @@ def cpu_snapshot(server_pgid: int) -> dict[str, float]:
     """CPU seconds used so far by the web server's processes, Postgres, Redis and this
     client (Linux /proc; empty elsewhere): where a request's time goes. A process's
     reaped children count too (a Postgres backend that exits moves its time to the
-    postmaster), so a connection closed between two snapshots takes nothing away."""
+    postmaster, ``.../bin/postgres``; backends name themselves ``postgres: ...``), so a
+    connection closed between two snapshots takes nothing away."""
     out = {"web": 0.0, "postgres": 0.0, "redis": 0.0, "client": sum(os.times()[:2])}
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     proc = Path("/proc")
@@ -361,7 +362,7 @@ def cpu_snapshot(server_pgid: int) -> dict[str, float]:
         seconds = sum(int(f) for f in fields[11:15]) / tick
         if int(fields[2]) == server_pgid:
             out["web"] += seconds
-        elif cmdline.startswith(b"postgres"):
+        elif cmdline.startswith(b"postgres") or cmdline.split(b"\0")[0].endswith(b"/postgres"):
             out["postgres"] += seconds
         elif b"redis-server" in cmdline[:64]:
             out["redis"] += seconds
