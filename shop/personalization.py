@@ -250,22 +250,81 @@ class SafePersonalizer(Personalizer):
         return self._call("rank_search", shopper=shopper, query=query, candidates=candidates)
 
     def rank_search_columns(self, *, shopper, query, candidates):
-        own = getattr(type(self.primary), "rank_search_columns", None)
-        if self.primary is not None and own in (None, Personalizer.rank_search_columns):
-            # A personalizer that answers rank_search only: asked (and, when it fails,
-            # logged) by that name, on the candidates as items.
+        if self.primary is not None and _answers_rank_search_only(type(self.primary)):
+            # A personalizer whose own ranking is its rank_search (it implements only
+            # that, or overrides it below an inherited rank_search_columns): asked (and,
+            # when it fails, logged) by that name, on the candidates as items.
             return RankedSearch.from_items(
                 self.rank_search(shopper=shopper, query=query, candidates=candidates.items())
             )
-        return self._call(
-            "rank_search_columns", shopper=shopper, query=query, candidates=candidates
-        )
+        if self.primary is None:
+            return self.fallback.rank_search_columns(
+                shopper=shopper, query=query, candidates=candidates
+            )
+        try:
+            ranked = self.primary.rank_search_columns(
+                shopper=shopper, query=query, candidates=candidates
+            )
+        except Exception:
+            logger.exception(
+                "Personalizer %s.rank_search_columns failed; answering with the default",
+                type(self.primary).__name__,
+            )
+            return self.fallback.rank_search_columns(
+                shopper=shopper, query=query, candidates=candidates
+            )
+        return self._guarded(ranked, shopper=shopper, query=query, candidates=candidates)
+
+    def _guarded(self, ranked, *, shopper, query, candidates) -> RankedSearch:
+        """The primary's columnar answer, checked now, and its lazily built items
+        guarded: a malformed answer is replaced by the default's, an item that fails
+        to build is shown with its id and score only; both are logged."""
+        name = type(self.primary).__name__
+        try:
+            ids, scores = list(ranked.product_ids), [float(x) for x in ranked.scores]
+            if len(ids) != len(scores):
+                raise ValueError(f"{len(ids)} product ids but {len(scores)} scores")
+        except Exception:
+            logger.exception(
+                "Personalizer %s.rank_search_columns answered badly; answering with the default",
+                name,
+            )
+            return self.fallback.rank_search_columns(
+                shopper=shopper, query=query, candidates=candidates
+            )
+
+        def item(position: int) -> ScoredItem:
+            # The id and score are the checked columns', whatever the item says.
+            try:
+                built = ranked.item(position)
+                return ScoredItem(
+                    ids[position], scores[position], str(built.reason), built.components
+                )
+            except Exception:
+                logger.exception("Personalizer %s.rank_search_columns item failed", name)
+                return ScoredItem(ids[position], scores[position], "Matches your search", {})
+
+        return RankedSearch(ids, scores, item)
 
     def recommend(self, *, shopper, limit, exclude=()):
         return self._call("recommend", shopper=shopper, limit=limit, exclude=exclude)
 
     def similar(self, *, product_id, shopper, limit):
         return self._call("similar", product_id=product_id, shopper=shopper, limit=limit)
+
+
+def _answers_rank_search_only(cls: type) -> bool:
+    """Whether a personalizer class's own search ranking is ``rank_search``: the nearest
+    class in its MRO that defines either method defines only ``rank_search`` (or is the
+    interface itself, whose ``rank_search_columns`` calls ``rank_search``)."""
+    for klass in cls.__mro__:
+        if klass is Personalizer:
+            return True
+        if "rank_search_columns" in vars(klass):
+            return False
+        if "rank_search" in vars(klass):
+            return True
+    return True
 
 
 @lru_cache(maxsize=1)

@@ -618,3 +618,63 @@ def test_a_personalizer_of_items_only_is_asked_through_the_columnar_call():
     )
     assert ranked.product_ids == [3, 2, 1]
     assert ranked.item(0).reason == "Reversed"
+
+
+def _safe(primary):
+    from shop.personalization import DefaultPersonalizer, SafePersonalizer
+
+    return SafePersonalizer(primary, DefaultPersonalizer())
+
+
+def test_a_subclass_that_overrides_only_rank_search_is_asked_by_search():
+    from shop.personalization import DefaultPersonalizer, SearchCandidates
+
+    class Reversed(DefaultPersonalizer):
+        def rank_search(self, *, shopper, query, candidates):
+            return [ScoredItem(c.product_id, 1.0, "Reversed") for c in reversed(candidates)]
+
+    candidates = SearchCandidates((1, 2, 3), (1.0, 0.5, 0.2), (0, 0, 0))
+    ranked = _safe(Reversed()).rank_search_columns(
+        shopper=Shopper(), query="q", candidates=candidates
+    )
+    assert ranked.product_ids == [3, 2, 1]
+    assert ranked.item(0).reason == "Reversed"
+
+
+def test_a_malformed_or_failing_columnar_answer_never_breaks_search(caplog):
+    from shop.personalization import (
+        DefaultPersonalizer,
+        RankedSearch,
+        SearchCandidates,
+    )
+
+    candidates = SearchCandidates((1, 2, 3), (1.0, 0.5, 0.2), (0, 0, 0))
+
+    class ShortScores(DefaultPersonalizer):
+        def rank_search_columns(self, *, shopper, query, candidates):
+            return RankedSearch([3, 2, 1], [1.0], lambda n: None)
+
+    class BrokenItems(DefaultPersonalizer):
+        def rank_search_columns(self, *, shopper, query, candidates):
+            def item(position):
+                if position == 1:
+                    raise RuntimeError("boom")
+                return ScoredItem(99, 5.0, "Lies about its id", {"x": 1.0})
+
+            return RankedSearch([3, 2, 1], [0.9, 0.8, 0.7], item)
+
+    with caplog.at_level(logging.ERROR, logger="shop.personalization"):
+        short = _safe(ShortScores()).rank_search_columns(
+            shopper=Shopper(), query="q", candidates=candidates
+        )
+        broken = _safe(BrokenItems()).rank_search_columns(
+            shopper=Shopper(), query="q", candidates=candidates
+        )
+        items = [broken.item(n) for n in range(3)]
+    assert short.product_ids == [1, 2, 3]  # the default's answer
+    assert [i.product_id for i in items] == [3, 2, 1]  # the checked ids, not the items'
+    assert [i.score for i in items] == [0.9, 0.8, 0.7]
+    assert items[1].reason == "Matches your search" and items[0].reason == "Lies about its id"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("ShortScores.rank_search_columns answered badly" in m for m in messages)
+    assert any("BrokenItems.rank_search_columns item failed" in m for m in messages)
