@@ -103,7 +103,9 @@ def active_model() -> LoadedModel | None:
         _state["loaded"] = LoadedModel(version_id=version_id, model=model)
         logger.info("Serving model v%s", version_id)
         # The model's objects are long-lived: out of the collector's full passes (in web
-        # processes; the replaced model's cycles are collected first).
+        # processes). The replaced model is garbage by then (no reference left here), so
+        # the collection that precedes the freeze frees its cycles.
+        loaded = model = None
         heap_freeze()
         return _state["loaded"]
 

@@ -364,3 +364,24 @@ def test_loading_a_model_freezes_the_heap_of_a_web_process(active_version, monke
     assert serving.active_model().version_id == active_version.pk
     assert serving.active_model().version_id == active_version.pk
     assert calls == [1]  # once per load, not per request
+
+
+def test_a_replaced_model_is_freed_when_the_new_one_is_frozen(
+    active_version, shop_data, tmp_path, django_capture_on_commit_callbacks
+):
+    import weakref
+
+    from shop import heap
+
+    old = weakref.ref(serving.active_model().model)  # the model: cycles only gc frees
+    heap.heap_freeze_enable()
+    try:
+        copy = tmp_path / "newer"
+        shutil.copytree(active_version.artifact_path, copy)
+        newer = ModelVersion.objects.create(artifact_path=str(copy), holdout_ndcg=0.7)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.model_version_activate(version=newer)
+        assert serving.active_model().version_id == newer.pk
+        assert old() is None  # not kept alive (frozen) with the new model
+    finally:
+        heap.heap_freeze_disable()
