@@ -137,8 +137,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Seconds a search's lexical matches stay cached. Saves start a new generation at once
-# (shop.receivers); the lifetime bounds what bulk updates, which send no signal, and
-# per-process caches (no Redis: each process has its own) leave stale.
+# (shop.receivers); the lifetime (plus SEARCH_LOCAL_CACHE_SECONDS) bounds what bulk
+# updates, which send no signal, and per-process caches (no Redis: each process has its
+# own) leave stale.
 SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=600 if REDIS_URL else 60)
 # Each process also keeps the matches it used last (shop.search._LocalMatches): up to
 # this many bytes of them, each for this many seconds (0 bytes: off).

@@ -16,10 +16,11 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from difflib import SequenceMatcher, get_close_matches
+from types import MappingProxyType
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -217,7 +218,7 @@ class SearchResult:
     total: int
     page: int
     num_pages: int
-    facets: dict[str, list[FacetValue]]
+    facets: Mapping[str, Sequence[FacetValue]]
     personalized: bool = False
     # For a query without results: a spelling that has some ("did you mean").
     did_you_mean: str = ""
@@ -442,7 +443,7 @@ class _Matches:
 
     rules: SearchRules
     total: int
-    facets: dict[str, list[FacetValue]]
+    facets: dict[str, tuple[FacetValue, ...]]
     # The best RERANK_WINDOW matches in text order: (pk, text score, stock, popularity).
     window: list[tuple[int, float, int, int]]
     # What result lists show of each window product, so that a page of the window needs
@@ -474,8 +475,16 @@ class _Matches:
         return state
 
     def approximate_size(self) -> int:
-        """Bytes this entry holds, roughly (for the per-process budget)."""
-        return 2048 + 120 * len(self.window) + sum(len(card) + 100 for card in self.cards.values())
+        """Bytes this entry holds, roughly (for the per-process budget): ~120 per window
+        row, ~150 more per row once ``ranking_input`` has been derived, each card's
+        pickled bytes plus their object and dict slot, and the facets and rules."""
+        facets = sum(len(values) for values in self.facets.values())
+        return (
+            4096
+            + 270 * len(self.window)
+            + 200 * facets
+            + sum(len(card) + 100 for card in self.cards.values())
+        )
 
 
 class _LocalMatches:
@@ -568,12 +577,16 @@ def _matches(params: SearchParams, generation: int) -> _Matches:
         )
     )
     key = f"shop:search:{generation}:{hashlib.sha1(key_source.encode()).hexdigest()}"
-    found = _local_matches.get(key, generation)
+    # Generation 0: the shared cache is unreachable, so other processes' saves could not
+    # be seen here; the process keeps nothing (as the shared cache keeps nothing then).
+    local = _local_matches if generation != 0 else None
+    found = local.get(key, generation) if local is not None else None
     if found is not None:
         return found
     cached = cache_get(key)
     if isinstance(cached, _Matches):
-        _local_matches.put(key, generation, cached)
+        if local is not None:
+            local.put(key, generation, cached)
         return cached
     rules = search_rules_for_query(query=params.query)
     base = _filtered_queryset(params, banned=rules.bans)
@@ -599,9 +612,12 @@ def _matches(params: SearchParams, generation: int) -> _Matches:
     if rules.pins and params.terms:
         total, window = _with_pins(params, rules, total, window)
     cards = _card_rows([row[0] for row in window])
+    # Facet lists as tuples: the searches of a process share one instance.
+    facets = {kind: tuple(values) for kind, values in facets.items()}
     found = _Matches(rules=rules, total=total, facets=facets, window=window, cards=cards)
     cache_set(key, found, getattr(settings, "SEARCH_CACHE_SECONDS", 60))
-    _local_matches.put(key, generation, found)
+    if local is not None:
+        local.put(key, generation, found)
     return found
 
 
@@ -797,7 +813,7 @@ def search_products(
         total=total,
         page=page,
         num_pages=num_pages,
-        facets=found.facets,
+        facets=MappingProxyType(found.facets),  # read-only: shared by this process
         personalized=personalized,
     )
 

@@ -605,3 +605,28 @@ def test_search_works_when_the_cache_raises(tools, client):
         response = client.get(API_SEARCH_URL, {"q": "roll"})
     assert response.status_code == 200
     assert response.json()["total"] == 2
+
+
+def test_nothing_is_kept_in_the_process_while_the_shared_cache_is_down(tools, monkeypatch):
+    """Without the shared generation, saves in other processes could not be seen."""
+    from shop import search
+
+    search._local_matches.clear()
+    monkeypatch.setattr(search, "_generation_seen", [None, 0.0])
+    unreachable = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+    }
+    with override_settings(CACHES={"default": unreachable}):
+        assert run("roll").total == 2
+        assert run("roll").total == 2
+    assert len(search._local_matches) == 0
+
+
+def test_search_results_facets_are_read_only(tools):
+    result = run("roll")
+    with pytest.raises(TypeError):
+        result.facets["brand"] = []
+    with pytest.raises(AttributeError):
+        result.facets["brand"].append(None)
