@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -35,9 +37,10 @@ class ShopperBackend(ModelBackend):
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
-# Per database alias (compiled on first use): the statement of user_with_profile, the
-# user's columns in it, and the converters its values need (timezones on SQLite).
-_user_statements: dict[str, tuple[str, list[str], list]] = {}
+# Per database connection (each thread has its own; compiled on first use): the
+# statement of user_with_profile, the user's columns in it, and the converters its
+# values need (timezones on SQLite), which belong to that connection.
+_user_statements: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def user_with_profile(*, pk: int):
@@ -52,17 +55,17 @@ def user_with_profile(*, pk: int):
     """
     user_model = get_user_model()
     alias = router.db_for_read(user_model)
-    statement = _user_statements.get(alias)
+    connection = connections[alias]
+    statement = _user_statements.get(connection)
     if statement is None:
         query = user_model._default_manager.select_related("shopper_profile").filter(pk=0).query
         compiler = query.get_compiler(alias)
         sql, _ = compiler.as_sql()
         converters = compiler.get_converters([column for column, _, _ in compiler.select])
         attnames = [f.attname for f in user_model._meta.concrete_fields]
-        statement = _user_statements[alias] = (sql, attnames, list(converters.items()))
+        statement = _user_statements[connection] = (sql, attnames, list(converters.items()))
     sql, attnames, converters = statement
     width = len(attnames)
-    connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()

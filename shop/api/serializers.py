@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -97,9 +97,10 @@ class ProductSerializer(serializers.ModelSerializer):
         if template is None:
             request = self.context.get("request")
             version = getattr(request, "version", None)
-            path = _product_paths.get(version)
+            key = (version, get_script_prefix())
+            path = _product_paths.get(key)
             if path is None:
-                path = _product_paths[version] = reverse(
+                path = _product_paths[key] = reverse(
                     f"{version}:product-detail" if version else "product-detail",
                     kwargs={"pk": _URL_SENTINEL},
                 )
@@ -112,8 +113,9 @@ class ProductSerializer(serializers.ModelSerializer):
 # The context key of the product URL with the id cut out, and the id used to find it.
 _URL_TEMPLATE = "_product_url_template"
 _URL_SENTINEL = 918273645546372819
-# The product resource's path (with the sentinel id) per API version, resolved once.
-_product_paths: dict[str | None, str] = {}
+# The product resource's path (with the sentinel id) per API version and script prefix,
+# resolved once.
+_product_paths: dict[tuple[str | None, str], str] = {}
 
 
 class ScoredProductSerializer(ProductSerializer):
@@ -182,23 +184,28 @@ class SearchResponseSerializer(serializers.Serializer):
         event_id = payload["search_event_id"]
         facets = payload["facets"]
         return {
-            "query": str(payload["query"]),
+            "query": _text(payload["query"]),
             "total": int(payload["total"]),
             "page": int(payload["page"]),
             "num_pages": int(payload["num_pages"]),
             "personalized": bool(payload["personalized"]),
-            "did_you_mean": str(payload["did_you_mean"]),
-            "corrected_query": str(payload["corrected_query"]),
+            "did_you_mean": _text(payload["did_you_mean"]),
+            "corrected_query": _text(payload["corrected_query"]),
             "search_event_id": None if event_id is None else int(event_id),
             "results": [product.to_representation(p) for p in payload["results"]],
             "facets": {
                 kind: [
-                    {"id": int(f.id), "name": str(f.name), "count": int(f.count)}
+                    {"id": int(f.id), "name": _text(f.name), "count": int(f.count)}
                     for f in facets[kind]
                 ]
                 for kind in ("category", "brand")
             },
         }
+
+
+def _text(value) -> str | None:
+    """A CharField's representation: str, and None as null."""
+    return None if value is None else str(value)
 
 
 class AutocompleteSuggestionSerializer(serializers.Serializer):

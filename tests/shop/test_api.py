@@ -955,6 +955,13 @@ def test_the_hand_built_search_json_equals_the_generic_serializer(client, event_
     assert fast == generic
     assert list(fast) == list(generic)  # the same key order
     assert fast["results"][0]["url"].endswith(f"/api/v1/products/{products[0].pk}/")
+    # Null text stays null, as in DRF's CharField.
+    payload.update(query=None, did_you_mean=None)
+    fast = SearchResponseSerializer(payload, context={"request": request}).data
+    generic = drf.Serializer.to_representation(
+        SearchResponseSerializer(context={"request": request}), payload
+    )
+    assert fast == generic and fast["query"] is None
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (a real Redis)")

@@ -52,3 +52,13 @@ def test_the_api_answers_with_it(client):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert isinstance(response.accepted_renderer, JSONRenderer)
+
+
+def test_what_orjson_cannot_encode_is_rendered_by_drf():
+    data = {"big": 2**70, "n": 1}
+    assert JSONRenderer().render(data) == DRFJSONRenderer().render(data)
+
+
+def test_exponent_floats_are_the_same_numbers():
+    data = {"score": 1e-7, "big": 1e22}
+    assert json.loads(JSONRenderer().render(data)) == json.loads(DRFJSONRenderer().render(data))
