@@ -256,9 +256,11 @@ def train_and_activate() -> dict:
     }
 
 
-def session_cookies(user_ids: list[int]) -> dict[int, str]:
+def session_cookies(user_ids: list[int], cache_prefixes: tuple[str, ...] = ()) -> dict[int, str]:
     """A logged-in session per shopper, stored as a login stores it: through the
-    configured session engine (the database, and the cache in front of it)."""
+    configured session engine (the database, and the cache in front of it), and in the
+    cache under each of ``cache_prefixes`` too (a second server of the run, whose
+    logins would have filled its own cache)."""
     from importlib import import_module
 
     from django.conf import settings
@@ -268,8 +270,14 @@ def session_cookies(user_ids: list[int]) -> dict[int, str]:
         SESSION_KEY,
         get_user_model,
     )
+    from django.utils.module_loading import import_string
 
     SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # noqa: N806
+    config = settings.CACHES[settings.SESSION_CACHE_ALIAS]
+    others = [
+        import_string(config["BACKEND"])(config.get("LOCATION", ""), {**config, "KEY_PREFIX": p})
+        for p in cache_prefixes
+    ]
     cookies = {}
     for user in get_user_model().objects.filter(pk__in=user_ids):
         store = SessionStore()
@@ -278,6 +286,8 @@ def session_cookies(user_ids: list[int]) -> dict[int, str]:
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         cookies[user.pk] = store.session_key
+        for cache in others:
+            cache.set(store.cache_key, store._session, store.get_expiry_age())
     return cookies
 
 
@@ -385,10 +395,12 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict:
     }
 
 
-def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
-    """gunicorn serving the project checked out at ``root`` (its own code and settings)."""
+def start_server(root: Path, port: int, workers: int, cache_prefix: str) -> subprocess.Popen:
+    """gunicorn serving the project checked out at ``root`` (its own code and settings),
+    caching under ``cache_prefix`` (two servers of one run share no cached state)."""
     env = {
         **os.environ,
+        "CACHE_KEY_PREFIX": cache_prefix,
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -449,7 +461,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model trained and active ({trained['train_seconds']}s)", flush=True)
     personal = [u for u in data["user_ids"] if u not in data["opted_out"]][:400]
     lexical = sorted(data["opted_out"])[:400]
-    cookies = session_cookies(personal + lexical)
+    prefix = os.environ.get("CACHE_KEY_PREFIX", "")
+    cookies = session_cookies(
+        personal + lexical, cache_prefixes=(f"{prefix}-baseline",) if args.baseline else ()
+    )
     queries = (
         NOUNS
         + [f"{a} {n}" for a in ADJECTIVES[:8] for n in NOUNS[:12]]
@@ -463,7 +478,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, root in targets.items():
             port = free_port()
-            servers[name] = (start_server(root, port, args.workers), f"http://127.0.0.1:{port}")
+            servers[name] = (
+                start_server(
+                    root, port, args.workers, prefix if name == "current" else f"{prefix}-{name}"
+                ),
+                f"http://127.0.0.1:{port}",
+            )
         for _, base in servers.values():
             wait_up(f"{base}/api/v1/search/?q=drill")
             # Warm-up: every worker loads the model and fills its caches.
