@@ -51,7 +51,17 @@ PUBLISHED = [
     ("eSASRec (eSASRec paper)", 0.0928, 0.0523),
 ]
 
-HEADLINE_KEYS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "precision@10", "recall@10", "coverage@10", "popularity_bias@10")
+HEADLINE_KEYS = (
+    "hr@10",
+    "ndcg@10",
+    "hr@20",
+    "ndcg@20",
+    "mrr",
+    "precision@10",
+    "recall@10",
+    "coverage@10",
+    "popularity_bias@10",
+)
 
 
 def transformer_config(quick: bool, overrides: dict[str, Any]) -> ModelConfig:
@@ -61,7 +71,14 @@ def transformer_config(quick: bool, overrides: dict[str, Any]) -> ModelConfig:
     return cfg.replace(**overrides)
 
 
-def _result(name: str, kind: str, metrics: dict[str, Any], train_seconds: float, device: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _result(
+    name: str,
+    kind: str,
+    metrics: dict[str, Any],
+    train_seconds: float,
+    device: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     head, noex = metrics["history_excluded"], metrics["no_exclusion"]
     res: dict[str, Any] = {"model": name, "kind": kind}
     res.update({k: head.get(k) for k in HEADLINE_KEYS})
@@ -78,21 +95,42 @@ def _result(name: str, kind: str, metrics: dict[str, Any], train_seconds: float,
     return res
 
 
-def run(data_dir: str, quick: bool = False, overrides: dict[str, Any] | None = None, artifact: str | None = None, log=print) -> dict[str, Any]:
+def run(
+    data_dir: str,
+    quick: bool = False,
+    overrides: dict[str, Any] | None = None,
+    artifact: str | None = None,
+    log=print,
+) -> dict[str, Any]:
     raw = load_dataset(data_dir)
     item_vocab = Vocabulary(raw.catalogue)
-    data = build_sequence_data(raw.user_ids, raw.item_ids, raw.timestamps, ["review"] * len(raw.user_ids), item_vocab)
+    data = build_sequence_data(
+        raw.user_ids, raw.item_ids, raw.timestamps, ["review"] * len(raw.user_ids), item_vocab
+    )
     cfg = transformer_config(quick, overrides or {})
     features = build_item_features(
-        item_vocab, raw.titles, raw.attributes, None, cfg.max_title_tokens, cfg.max_attributes, cfg.min_token_count
+        item_vocab,
+        raw.titles,
+        raw.attributes,
+        None,
+        cfg.max_title_tokens,
+        cfg.max_attributes,
+        cfg.min_token_count,
     )
     split = leave_last_out(data)
     rows = split.users_eval
     counts = split.train.item_counts()
     sampled = 0 if quick else 99
-    log(f"dataset {raw.name}: {len(data)} users, {len(item_vocab) - 2} items, {sum(len(s) for s in data.items)} events; "
-        f"{len(rows)} users evaluated")
-    eval_kw = dict(max_len=cfg.max_len, n_gap_buckets=cfg.n_gap_buckets, item_counts=counts, sampled_negatives=sampled)
+    log(
+        f"dataset {raw.name}: {len(data)} users, {len(item_vocab) - 2} items, {sum(len(s) for s in data.items)} events; "
+        f"{len(rows)} users evaluated"
+    )
+    eval_kw = dict(
+        max_len=cfg.max_len,
+        n_gap_buckets=cfg.n_gap_buckets,
+        item_counts=counts,
+        sampled_negatives=sampled,
+    )
     # Baselines are tuned on a fixed subset of validation users to keep the search quick.
     tune_rows = np.random.default_rng(0).permutation(rows)[: min(len(rows), 6000)]
     results: list[dict[str, Any]] = []
@@ -102,20 +140,28 @@ def run(data_dir: str, quick: bool = False, overrides: dict[str, Any] | None = N
         t0 = time.perf_counter()
         params: dict[str, Any] = {}
         if grid and not quick:
-            params, val = tune(make, grid, split.val_inputs, split.val_targets, tune_rows, cfg.max_len)
+            params, val = tune(
+                make, grid, split.val_inputs, split.val_targets, tune_rows, cfg.max_len
+            )
             log(f"  {name}: tuned {params} (validation NDCG@10 {val:.4f})")
         model = make(**params)
         seconds = time.perf_counter() - t0
         m = evaluate(model, split.test_inputs, split.test_targets, rows, **eval_kw)
         fitted[name] = model
-        results.append(_result(name, "baseline", m, seconds, "CPU (NumPy/SciPy)", {"params": params}))
-        log(f"  {name}: NDCG@10 {m['history_excluded']['ndcg@10']:.4f} HR@10 {m['history_excluded']['hr@10']:.4f} ({seconds:.1f}s)")
+        results.append(
+            _result(name, "baseline", m, seconds, "CPU (NumPy/SciPy)", {"params": params})
+        )
+        log(
+            f"  {name}: NDCG@10 {m['history_excluded']['ndcg@10']:.4f} HR@10 {m['history_excluded']['hr@10']:.4f} ({seconds:.1f}s)"
+        )
 
     log("baselines")
     add_baseline("popularity", lambda: Popularity(split.train, max_len=cfg.max_len), None)
     add_baseline(
         "recent_popularity",
-        lambda half_life_days=90.0: RecentPopularity(split.train, half_life_days, max_len=cfg.max_len),
+        lambda half_life_days=90.0: RecentPopularity(
+            split.train, half_life_days, max_len=cfg.max_len
+        ),
         {"half_life_days": [30.0, 90.0, 365.0]},
     )
     add_baseline(
@@ -134,8 +180,10 @@ def run(data_dir: str, quick: bool = False, overrides: dict[str, Any] | None = N
     def progress(r: dict[str, Any]) -> None:
         if r["stage"] == "epoch":
             val = r.get("val_ndcg@10")
-            log(f"  epoch {r['epoch']}: loss {r['loss']:.4f} val NDCG@10 {val if val is None else round(val, 4)} "
-                f"(best {r['best_val_ndcg@10']:.4f}, {r['elapsed']:.0f}s)")
+            log(
+                f"  epoch {r['epoch']}: loss {r['loss']:.4f} val NDCG@10 {val if val is None else round(val, 4)} "
+                f"(best {r['best_val_ndcg@10']:.4f}, {r['elapsed']:.0f}s)"
+            )
 
     trained = fit(split, features, cfg, progress=progress)
     m = evaluate(trained, split.test_inputs, split.test_targets, rows, **eval_kw)
@@ -153,9 +201,20 @@ def run(data_dir: str, quick: bool = False, overrides: dict[str, Any] | None = N
         "best_val_ndcg@10": trained.metrics["best_val_ndcg@10"],
         "config": cfg.to_dict(),
     }
-    results.append(_result("sasrec_fused", "transformer", m, trained.metrics["train_seconds"], trained.metrics["device"], extra))
-    log(f"  sasrec_fused: NDCG@10 {m['history_excluded']['ndcg@10']:.4f} HR@10 {m['history_excluded']['hr@10']:.4f} "
-        f"train {trained.metrics['train_seconds']:.0f}s, top-10 all users {topk_seconds:.2f}s")
+    results.append(
+        _result(
+            "sasrec_fused",
+            "transformer",
+            m,
+            trained.metrics["train_seconds"],
+            trained.metrics["device"],
+            extra,
+        )
+    )
+    log(
+        f"  sasrec_fused: NDCG@10 {m['history_excluded']['ndcg@10']:.4f} HR@10 {m['history_excluded']['hr@10']:.4f} "
+        f"train {trained.metrics['train_seconds']:.0f}s, top-10 all users {topk_seconds:.2f}s"
+    )
     if artifact:
         trained.metrics["test"] = {k: results[-1][k] for k in HEADLINE_KEYS}
         trained.save(artifact)
@@ -164,18 +223,42 @@ def run(data_dir: str, quick: bool = False, overrides: dict[str, Any] | None = N
     t0 = time.perf_counter()
     trans = fitted["item_transitions"]
     best_w, best_val = 0.0, -1.0
-    for w in ([0.3] if quick else [0.1, 0.2, 0.3, 0.5, 0.8]):
-        val = evaluate(Blend([trained, trans], [1.0, w]), split.val_inputs, split.val_targets, tune_rows,
-                       max_len=cfg.max_len, modes=("history_excluded",), ks=(10,))["history_excluded"]["ndcg@10"]
+    for w in [0.3] if quick else [0.1, 0.2, 0.3, 0.5, 0.8]:
+        val = evaluate(
+            Blend([trained, trans], [1.0, w]),
+            split.val_inputs,
+            split.val_targets,
+            tune_rows,
+            max_len=cfg.max_len,
+            modes=("history_excluded",),
+            ks=(10,),
+        )["history_excluded"]["ndcg@10"]
         if val > best_val:
             best_w, best_val = w, val
     blend = Blend([trained, trans], [1.0, best_w], name="sasrec_fused+item_transitions")
     mb = evaluate(blend, split.test_inputs, split.test_targets, rows, **eval_kw)
-    results.append(_result(blend.name, "transformer", mb, trained.metrics["train_seconds"] + time.perf_counter() - t0,
-                           trained.metrics["device"], {"params": {"transitions_weight": best_w}, "ensemble": True}))
-    log(f"  blend (w={best_w}): NDCG@10 {mb['history_excluded']['ndcg@10']:.4f} HR@10 {mb['history_excluded']['hr@10']:.4f}")
-    return {"dataset": raw.name, "protocol": "full", "headline": "history_excluded", "quick": quick,
-            "users": len(data), "items": len(item_vocab) - 2, "results": results}
+    results.append(
+        _result(
+            blend.name,
+            "transformer",
+            mb,
+            trained.metrics["train_seconds"] + time.perf_counter() - t0,
+            trained.metrics["device"],
+            {"params": {"transitions_weight": best_w}, "ensemble": True},
+        )
+    )
+    log(
+        f"  blend (w={best_w}): NDCG@10 {mb['history_excluded']['ndcg@10']:.4f} HR@10 {mb['history_excluded']['hr@10']:.4f}"
+    )
+    return {
+        "dataset": raw.name,
+        "protocol": "full",
+        "headline": "history_excluded",
+        "quick": quick,
+        "users": len(data),
+        "items": len(item_vocab) - 2,
+        "results": results,
+    }
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -197,20 +280,31 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True, help="dataset directory (amazon_beauty format)")
     parser.add_argument("--json", required=True, help="where to write the JSON report")
     parser.add_argument("--quick", action="store_true", help="smoke-test settings (< 5 minutes)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a ModelConfig field (JSON value), e.g. --set dim=128")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a ModelConfig field (JSON value), e.g. --set dim=128",
+    )
     parser.add_argument("--artifact", help="also save the trained transformer to this directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     overrides = config_overrides(args.set)
     t0 = time.perf_counter()
-    report = run(args.data, args.quick, overrides, args.artifact, log=lambda s: print(s, flush=True))
+    report = run(
+        args.data, args.quick, overrides, args.artifact, log=lambda s: print(s, flush=True)
+    )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
-    report["command"] = "python -m bench.offline_recs " + " ".join(sys.argv[1:] if argv is None else argv)
+    report["command"] = "python -m bench.offline_recs " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
     print(format_table(report))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,17 +23,40 @@ CATEGORY_RULES = [
     ("Makeup > Nails", r"\bnail|polish|lacquer|manicure|cuticle"),
     ("Makeup > Eyes", r"mascara|eyeliner|eye ?liner|eye ?shadow|\bbrow|\blash|eye pencil"),
     ("Makeup > Lips", r"lipstick|lip gloss|\blip|lips\b"),
-    ("Makeup > Face", r"foundation|concealer|powder|blush|bronzer|primer|highlighter|bb cream|cc cream"),
-    ("Tools & Accessories", r"brush|dryer|flat iron|curling|curler|tweezer|clipper|razor|comb|mirror|sponge|trimmer|straightener"),
+    (
+        "Makeup > Face",
+        r"foundation|concealer|powder|blush|bronzer|primer|highlighter|bb cream|cc cream",
+    ),
+    (
+        "Tools & Accessories",
+        r"brush|dryer|flat iron|curling|curler|tweezer|clipper|razor|comb|mirror|sponge|trimmer|straightener",
+    ),
     ("Hair Care", r"shampoo|conditioner|\bhair|scalp|styling|gel\b|mousse"),
     ("Fragrance", r"eau de|perfume|cologne|fragrance|parfum|\bedt\b|\bedp\b"),
-    ("Bath & Body", r"body wash|soap|\bbath|shower|deodorant|body lotion|body butter|hand cream|scrub"),
-    ("Skin Care", r"cream|serum|moistur|cleanser|lotion|face wash|mask|spf|sunscreen|toner|anti-aging|wrinkle|acne|eye gel"),
+    (
+        "Bath & Body",
+        r"body wash|soap|\bbath|shower|deodorant|body lotion|body butter|hand cream|scrub",
+    ),
+    (
+        "Skin Care",
+        r"cream|serum|moistur|cleanser|lotion|face wash|mask|spf|sunscreen|toner|anti-aging|wrinkle|acne|eye gel",
+    ),
 ]
 
 
 # Leading words that describe a product, not a maker.
-GENERIC_WORDS = {"nail", "color", "china", "fake", "new", "professional", "hair", "the", "pro", "natural"}
+GENERIC_WORDS = {
+    "nail",
+    "color",
+    "china",
+    "fake",
+    "new",
+    "professional",
+    "hair",
+    "the",
+    "pro",
+    "natural",
+}
 
 
 def category_for(title: str) -> str:
@@ -56,7 +79,9 @@ def brands_by_attribute(items: list[dict]) -> dict[str, str]:
         name = []
         # The longest run of leading words (up to 3) that most titles share.
         for position in range(3):
-            counts = collections.Counter(w[position].strip(",-") for w in words if len(w) > position and w[: position] == name)
+            counts = collections.Counter(
+                w[position].strip(",-") for w in words if len(w) > position and w[:position] == name
+            )
             if not counts:
                 break
             word, count = counts.most_common(1)[0]
@@ -71,7 +96,9 @@ def brands_by_attribute(items: list[dict]) -> dict[str, str]:
 def main(source: Path, target: Path) -> None:
     items = list(csv.DictReader((source / "items.tsv").open(encoding="utf-8"), delimiter="\t"))
     brand_names = brands_by_attribute(items)
-    sequences = list(csv.DictReader((source / "sequences.tsv").open(encoding="utf-8"), delimiter="\t"))
+    sequences = list(
+        csv.DictReader((source / "sequences.tsv").open(encoding="utf-8"), delimiter="\t")
+    )
     chosen = sorted(random.Random(SEED).sample(range(len(sequences)), USERS))
     users = [sequences[i] for i in chosen]
     user_ids = {u["user_id"]: str(n) for n, u in enumerate(users, start=1)}
@@ -81,9 +108,10 @@ def main(source: Path, target: Path) -> None:
             item_ids.setdefault(item, str(len(item_ids) + 1))
     by_id = {i["item_id"]: i for i in items}
     target.mkdir(parents=True, exist_ok=True)
-    with (target / "items.tsv").open("w", encoding="utf-8", newline="") as out, (
-        target / "item_details.tsv"
-    ).open("w", encoding="utf-8", newline="") as details:
+    with (
+        (target / "items.tsv").open("w", encoding="utf-8", newline="") as out,
+        (target / "item_details.tsv").open("w", encoding="utf-8", newline="") as details,
+    ):
         writer = csv.writer(out, delimiter="\t", lineterminator="\n")
         detail_writer = csv.writer(details, delimiter="\t", lineterminator="\n")
         writer.writerow(["item_id", "asin", "title", "attribute_ids"])
@@ -97,14 +125,22 @@ def main(source: Path, target: Path) -> None:
             )
             brand = brand_names[brands[0]] if brands else ""
             detail_writer.writerow([item["asin"], brand, category_for(item["title"])])
-    with (source / "interactions.tsv").open(encoding="utf-8") as handle, (target / "interactions.tsv").open(
-        "w", encoding="utf-8", newline=""
-    ) as out:
+    with (
+        (source / "interactions.tsv").open(encoding="utf-8") as handle,
+        (target / "interactions.tsv").open("w", encoding="utf-8", newline="") as out,
+    ):
         writer = csv.writer(out, delimiter="\t", lineterminator="\n")
         writer.writerow(["user_id", "item_id", "asin", "timestamp"])
         for row in csv.DictReader(handle, delimiter="\t"):
             if row["user_id"] in user_ids:
-                writer.writerow([user_ids[row["user_id"]], item_ids[row["item_id"]], row["asin"], row["timestamp"]])
+                writer.writerow(
+                    [
+                        user_ids[row["user_id"]],
+                        item_ids[row["item_id"]],
+                        row["asin"],
+                        row["timestamp"],
+                    ]
+                )
     with (target / "sequences.tsv").open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n")
         writer.writerow(["user_id", "reviewer_id", "item_ids_chronological"])

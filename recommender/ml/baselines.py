@@ -109,7 +109,14 @@ class ItemTransitions(_Base):
         **kw: Any,
     ) -> None:
         super().__init__(train, **kw)
-        self.params = dict(window=window, backward=backward, decay=decay, row_norm=row_norm, col_norm=col_norm, last=last)
+        self.params = dict(
+            window=window,
+            backward=backward,
+            decay=decay,
+            row_norm=row_norm,
+            col_norm=col_norm,
+            last=last,
+        )
         self.decay, self.last = decay, last
         rows, cols, vals = [], [], []
         for seq in train.items:
@@ -135,7 +142,9 @@ class ItemTransitions(_Base):
             r = np.where(deg > 0, np.maximum(deg, 1e-12) ** (-row_norm), 0.0)
             col = np.where(self.counts > 0, np.maximum(self.counts, 1e-12) ** (-col_norm), 0.0)
         self.matrix = sp.csr_matrix(sp.diags(r) @ c @ sp.diags(col))
-        self._tiebreak = (1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)).astype(np.float32)
+        self._tiebreak = (
+            1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)
+        ).astype(np.float32)
 
     def score(self, batch: Batch) -> np.ndarray:
         h = _history_matrix(batch.items, self.n_items, self.decay, self.last)
@@ -190,15 +199,22 @@ class TitleTfidf(_Base):
         idf = np.log((1 + n) / (1 + df)) + 1.0
         x = sp.csr_matrix(x @ sp.diags(idf))
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        self.x = sp.csr_matrix(sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0)) @ x)
+        self.x = sp.csr_matrix(
+            sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0)) @ x
+        )
         self.xt = sp.csr_matrix(self.x.T)
-        self._tiebreak = (1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)).astype(np.float32)
+        self._tiebreak = (
+            1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)
+        ).astype(np.float32)
 
     @classmethod
     def from_features(cls, train: SequenceData, features: ItemFeatures, **kw: Any) -> TitleTfidf:
         """Builds the model from encoded `ItemFeatures` instead of raw titles."""
         titles = {
-            raw: " ".join(str(t) for t in features.token_vocab.decode(features.tokens[i][features.tokens[i] > 0]))
+            raw: " ".join(
+                str(t)
+                for t in features.token_vocab.decode(features.tokens[i][features.tokens[i] > 0])
+            )
             for i, raw in enumerate(train.item_vocab.values, N_RESERVED)
         }
         attrs = {
@@ -252,7 +268,15 @@ def tune(
     for values in itertools.product(*(grid[n] for n in names)):
         params = dict(zip(names, values, strict=True))
         model = make(**params)
-        m = evaluate(model, split_train, val_targets, rows, max_len=max_len, modes=("history_excluded",), ks=(10,))
+        m = evaluate(
+            model,
+            split_train,
+            val_targets,
+            rows,
+            max_len=max_len,
+            modes=("history_excluded",),
+            ks=(10,),
+        )
         score = m["history_excluded"]["ndcg@10"]
         if score > best[1]:
             best = (params, score)

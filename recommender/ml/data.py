@@ -251,8 +251,12 @@ def leave_last_out(data: SequenceData) -> LeaveLastOutSplit:
     keep = np.flatnonzero(lengths >= 3)
     train = data.truncate(2)
     test_inputs = data.truncate(1)
-    val_targets = np.array([data.items[r][-2] if lengths[r] >= 2 else PAD for r in range(len(data))], dtype=np.int32)
-    test_targets = np.array([data.items[r][-1] if lengths[r] >= 1 else PAD for r in range(len(data))], dtype=np.int32)
+    val_targets = np.array(
+        [data.items[r][-2] if lengths[r] >= 2 else PAD for r in range(len(data))], dtype=np.int32
+    )
+    test_targets = np.array(
+        [data.items[r][-1] if lengths[r] >= 1 else PAD for r in range(len(data))], dtype=np.int32
+    )
     return LeaveLastOutSplit(
         train=train,
         val_inputs=train,
@@ -311,7 +315,11 @@ class ItemFeatures:
         attr_row = np.zeros(self.attributes.shape[1], dtype=np.int32)
         tok_row[: len(toks[: len(tok_row)])] = toks[: len(tok_row)]
         attr_row[: len(attrs[: len(attr_row)])] = attrs[: len(attr_row)]
-        price = int(price_bucket) if price_bucket and 0 < int(price_bucket) < self.n_price_buckets else 0
+        price = (
+            int(price_bucket)
+            if price_bucket and 0 < int(price_bucket) < self.n_price_buckets
+            else 0
+        )
         return tok_row, attr_row, price
 
     def to_json(self) -> dict[str, Any]:
@@ -347,7 +355,9 @@ def build_item_features(
     attributes = attributes or {}
     price_buckets = price_buckets or {}
     n = len(item_vocab)
-    tokenized = {i: tokenize(titles.get(raw)) for i, raw in enumerate(item_vocab.values, N_RESERVED)}
+    tokenized = {
+        i: tokenize(titles.get(raw)) for i, raw in enumerate(item_vocab.values, N_RESERVED)
+    }
     df = Counter(t for toks in tokenized.values() for t in toks)
     token_vocab = Vocabulary(sorted(t for t, c in df.items() if c >= min_token_count))
     attribute_vocab = Vocabulary(

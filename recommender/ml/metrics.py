@@ -77,7 +77,9 @@ def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
 
 def mask_history(scores: np.ndarray, histories: Sequence[np.ndarray]) -> None:
     """Sets the scores of each user's earlier items to -inf, in place."""
-    rows = np.concatenate([np.full(len(h), i) for i, h in enumerate(histories)]) if histories else []
+    rows = (
+        np.concatenate([np.full(len(h), i) for i, h in enumerate(histories)]) if histories else []
+    )
     cols = np.concatenate(histories) if histories else []
     if len(rows):
         scores[rows.astype(np.int64), np.asarray(cols, dtype=np.int64)] = -np.inf
@@ -165,9 +167,13 @@ def evaluate(
     for mode in modes:
         m = rank_metrics(ranks[mode], ks)
         for k in ks if with_top_k else ():
-            m[f"coverage@{k}"] = float(covered[mode][k][N_RESERVED:].mean()) if n_items > N_RESERVED else 0.0
+            m[f"coverage@{k}"] = (
+                float(covered[mode][k][N_RESERVED:].mean()) if n_items > N_RESERVED else 0.0
+            )
             if counts is not None and len(rows):
-                m[f"popularity_bias@{k}"] = float(rec_pop[mode][k] / len(rows) / max(mean_count, 1e-12))
+                m[f"popularity_bias@{k}"] = float(
+                    rec_pop[mode][k] / len(rows) / max(mean_count, 1e-12)
+                )
         m["segments"] = {}
         for name, (lo, hi) in SEGMENTS.items():
             sel = (lengths >= lo) & (lengths <= hi)

@@ -44,10 +44,34 @@ class ItemTower(layers.Layer):
         init = keras.initializers.TruncatedNormal(stddev=0.05, seed=seed)
         self.use_titles, self.use_attributes, self.use_price = use_titles, use_attributes, use_price
         self.id_dropout = id_dropout
-        self.id_embedding = layers.Embedding(n_items, dim, embeddings_initializer=init, name="item_id_embedding", dtype=self.dtype_policy)
-        self.token_embedding = layers.Embedding(max(n_tokens, 2), dim, embeddings_initializer=init, name="title_token_embedding", dtype=self.dtype_policy)
-        self.attribute_embedding = layers.Embedding(max(n_attributes, 2), dim, embeddings_initializer=init, name="attribute_embedding", dtype=self.dtype_policy)
-        self.price_embedding = layers.Embedding(max(n_prices, 1), dim, embeddings_initializer="zeros", name="price_embedding", dtype=self.dtype_policy)
+        self.id_embedding = layers.Embedding(
+            n_items,
+            dim,
+            embeddings_initializer=init,
+            name="item_id_embedding",
+            dtype=self.dtype_policy,
+        )
+        self.token_embedding = layers.Embedding(
+            max(n_tokens, 2),
+            dim,
+            embeddings_initializer=init,
+            name="title_token_embedding",
+            dtype=self.dtype_policy,
+        )
+        self.attribute_embedding = layers.Embedding(
+            max(n_attributes, 2),
+            dim,
+            embeddings_initializer=init,
+            name="attribute_embedding",
+            dtype=self.dtype_policy,
+        )
+        self.price_embedding = layers.Embedding(
+            max(n_prices, 1),
+            dim,
+            embeddings_initializer="zeros",
+            name="price_embedding",
+            dtype=self.dtype_policy,
+        )
         # The bag tables are read as matrices (see `_bag_mean`), so build them here.
         self.token_embedding.build((None,))
         self.attribute_embedding.build((None,))
@@ -99,50 +123,121 @@ class SequentialRecommender(keras.Model):
 
     def __init__(self, config: dict[str, Any], sizes: dict[str, int], **kwargs: Any) -> None:
         cfg = ModelConfig.from_dict(config)
-        policy = kwargs.pop("dtype", None) or ("mixed_float16" if sizes.get("mixed_precision") else "float32")
+        policy = kwargs.pop("dtype", None) or (
+            "mixed_float16" if sizes.get("mixed_precision") else "float32"
+        )
         super().__init__(dtype=policy, **kwargs)
         self.cfg_dict, self.sizes = dict(config), dict(sizes)
         self.cfg = cfg
         d, n_items = cfg.dim, sizes["n_items"]
         p = self.dtype_policy
-        self.id_table = self.add_weight(shape=(n_items,), dtype="int32", initializer="zeros", trainable=False, name="item_id_table")
+        self.id_table = self.add_weight(
+            shape=(n_items,),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            name="item_id_table",
+        )
         # Table widths come from the features actually built (sizes), not the config.
-        self.token_table = self.add_weight(shape=(n_items, sizes.get("title_tokens", cfg.max_title_tokens)), dtype="int32", initializer="zeros", trainable=False, name="item_token_table")
-        self.attribute_table = self.add_weight(shape=(n_items, sizes.get("attributes", cfg.max_attributes)), dtype="int32", initializer="zeros", trainable=False, name="item_attribute_table")
-        self.price_table = self.add_weight(shape=(n_items,), dtype="int32", initializer="zeros", trainable=False, name="item_price_table")
+        self.token_table = self.add_weight(
+            shape=(n_items, sizes.get("title_tokens", cfg.max_title_tokens)),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            name="item_token_table",
+        )
+        self.attribute_table = self.add_weight(
+            shape=(n_items, sizes.get("attributes", cfg.max_attributes)),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            name="item_attribute_table",
+        )
+        self.price_table = self.add_weight(
+            shape=(n_items,),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            name="item_price_table",
+        )
         self.tower = ItemTower(
-            d, n_items, sizes["n_tokens"], sizes["n_attributes"], sizes["n_prices"],
-            cfg.use_titles, cfg.use_attributes, cfg.use_price, cfg.id_dropout, cfg.seed,
-            name="item_tower", dtype=p,
+            d,
+            n_items,
+            sizes["n_tokens"],
+            sizes["n_attributes"],
+            sizes["n_prices"],
+            cfg.use_titles,
+            cfg.use_attributes,
+            cfg.use_price,
+            cfg.id_dropout,
+            cfg.seed,
+            name="item_tower",
+            dtype=p,
         )
         init = keras.initializers.TruncatedNormal(stddev=0.05, seed=cfg.seed + 1)
-        self.position_embedding = layers.Embedding(cfg.max_len, d, embeddings_initializer=init, name="position_embedding", dtype=p)
-        self.event_embedding = layers.Embedding(max(sizes["n_events"], 2), d, embeddings_initializer="zeros", name="event_embedding", dtype=p)
-        self.gap_embedding = layers.Embedding(cfg.n_gap_buckets, d, embeddings_initializer="zeros", name="gap_embedding", dtype=p)
-        self.input_dropout = layers.Dropout(cfg.dropout, seed=cfg.seed + 2, name="input_dropout", dtype=p)
+        self.position_embedding = layers.Embedding(
+            cfg.max_len, d, embeddings_initializer=init, name="position_embedding", dtype=p
+        )
+        self.event_embedding = layers.Embedding(
+            max(sizes["n_events"], 2),
+            d,
+            embeddings_initializer="zeros",
+            name="event_embedding",
+            dtype=p,
+        )
+        self.gap_embedding = layers.Embedding(
+            cfg.n_gap_buckets, d, embeddings_initializer="zeros", name="gap_embedding", dtype=p
+        )
+        self.input_dropout = layers.Dropout(
+            cfg.dropout, seed=cfg.seed + 2, name="input_dropout", dtype=p
+        )
         self.attn_norms, self.attentions, self.attn_dropouts = [], [], []
         self.ffn_norms, self.ffn_in, self.ffn_out, self.ffn_dropouts = [], [], [], []
         for b in range(cfg.n_blocks):
-            self.attn_norms.append(layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_attention_norm", dtype=p))
+            self.attn_norms.append(
+                layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_attention_norm", dtype=p)
+            )
             self.attentions.append(
                 layers.MultiHeadAttention(
-                    cfg.n_heads, d // cfg.n_heads, dropout=cfg.attention_dropout, seed=cfg.seed + 10 + b,
-                    name=f"block{b}_attention", dtype=p,
+                    cfg.n_heads,
+                    d // cfg.n_heads,
+                    dropout=cfg.attention_dropout,
+                    seed=cfg.seed + 10 + b,
+                    name=f"block{b}_attention",
+                    dtype=p,
                 )
             )
-            self.attn_dropouts.append(layers.Dropout(cfg.dropout, seed=cfg.seed + 20 + b, name=f"block{b}_attention_dropout", dtype=p))
-            self.ffn_norms.append(layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_ffn_norm", dtype=p))
+            self.attn_dropouts.append(
+                layers.Dropout(
+                    cfg.dropout, seed=cfg.seed + 20 + b, name=f"block{b}_attention_dropout", dtype=p
+                )
+            )
+            self.ffn_norms.append(
+                layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_ffn_norm", dtype=p)
+            )
             self.ffn_in.append(layers.Dense(d, activation="gelu", name=f"block{b}_ffn_in", dtype=p))
             self.ffn_out.append(layers.Dense(d, name=f"block{b}_ffn_out", dtype=p))
-            self.ffn_dropouts.append(layers.Dropout(cfg.dropout, seed=cfg.seed + 30 + b, name=f"block{b}_ffn_dropout", dtype=p))
+            self.ffn_dropouts.append(
+                layers.Dropout(
+                    cfg.dropout, seed=cfg.seed + 30 + b, name=f"block{b}_ffn_dropout", dtype=p
+                )
+            )
         self.final_norm = layers.LayerNormalization(epsilon=1e-6, name="final_norm", dtype=p)
         self.scale = math.sqrt(d)
 
     def item_vectors(self, training: bool = False) -> tf.Tensor:
         """(n_items, dim) vectors of every catalogue item (rows 0/1: padding/OOV)."""
-        return self.tower(self.id_table, self.token_table, self.attribute_table, self.price_table, training=training)
+        return self.tower(
+            self.id_table,
+            self.token_table,
+            self.attribute_table,
+            self.price_table,
+            training=training,
+        )
 
-    def encode(self, items, events, gaps, item_vectors, training: bool = False, last_only: bool = False):
+    def encode(
+        self, items, events, gaps, item_vectors, training: bool = False, last_only: bool = False
+    ):
         """(users, length, dim) hidden states; position t sees events <= t only.
 
         With `last_only` the last block computes the most recent position only and
@@ -182,7 +277,9 @@ class SequentialRecommender(keras.Model):
     def call(self, inputs, training=False):
         """User vectors: the hidden state at the most recent event, (users, dim)."""
         items, events, gaps = inputs
-        hidden = self.encode(items, events, gaps, self.item_vectors(training=training), training=training)
+        hidden = self.encode(
+            items, events, gaps, self.item_vectors(training=training), training=training
+        )
         return hidden[:, -1, :]
 
     def get_config(self) -> dict[str, Any]:

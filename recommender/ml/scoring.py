@@ -36,7 +36,13 @@ def encode_histories(
         items.append(item_vocab.encode(hist))
         raw_events = events[u] if events is not None else [default_event] * len(hist)
         evs.append(
-            np.array([event_vocab.index.get(e, event_vocab.index.get(default_event, 1)) for e in raw_events], dtype=np.int32)
+            np.array(
+                [
+                    event_vocab.index.get(e, event_vocab.index.get(default_event, 1))
+                    for e in raw_events
+                ],
+                dtype=np.int32,
+            )
         )
         if timestamps is not None:
             times.append(np.asarray(timestamps[u], dtype=np.float64))
@@ -68,14 +74,18 @@ class Recommender(ABC):
     def score(self, batch: Batch) -> np.ndarray:
         """(users, items) scores over internal item ids for a batch of histories."""
 
-    def masked_top_k(self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def masked_top_k(
+        self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k of score + bias with the (row, item) pairs in `where` excluded.
 
         Masks and top-K run in TensorFlow: no (users x items) copies in NumPy.
         """
         scores = self.score_tensor(batch) + tf.constant(bias)[None, :]
         if len(where):
-            scores = tf.tensor_scatter_nd_update(scores, where, tf.fill([len(where)], tf.constant(-np.inf, scores.dtype)))
+            scores = tf.tensor_scatter_nd_update(
+                scores, where, tf.fill([len(where)], tf.constant(-np.inf, scores.dtype))
+            )
         best = tf.math.top_k(scores, k=k, sorted=True)
         return best.indices.numpy(), best.values.numpy()
 
@@ -126,11 +136,17 @@ class Recommender(ABC):
             bias[np.asarray(item_mask, dtype=bool)] = -np.inf
         # Score users in order of history length: narrow batches are cheaper.
         by_length = np.argsort(data.lengths()[rows], kind="stable")
-        for pos in length_batches(np.minimum(data.lengths()[rows][by_length], self.max_len), batch_size):
+        for pos in length_batches(
+            np.minimum(data.lengths()[rows][by_length], self.max_len), batch_size
+        ):
             pos = by_length[pos]
             idx = rows[pos]
             batch = data.batch(idx, self.max_len, self.n_gap_buckets)
-            hist_rows = [np.full(len(data.items[r]), i) for i, r in enumerate(idx)] if exclude_history else []
+            hist_rows = (
+                [np.full(len(data.items[r]), i) for i, r in enumerate(idx)]
+                if exclude_history
+                else []
+            )
             hist_cols = [data.items[r] for r in idx] if exclude_history else []
             if exclude_per_user is not None:
                 for i, p in enumerate(pos):
@@ -138,7 +154,9 @@ class Recommender(ABC):
                     hist_rows.append(np.full(len(extra), i))
                     hist_cols.append(extra)
             where = (
-                np.stack([np.concatenate(hist_rows), np.concatenate(hist_cols)], axis=1).astype(np.int64)
+                np.stack([np.concatenate(hist_rows), np.concatenate(hist_cols)], axis=1).astype(
+                    np.int64
+                )
                 if hist_rows
                 else np.zeros((0, 2), np.int64)
             )
@@ -199,7 +217,9 @@ class Recommender(ABC):
         return decoded, scores, why
 
 
-def length_batches(sorted_lengths: np.ndarray, batch_size: int, token_budget: int | None = None) -> list[np.ndarray]:
+def length_batches(
+    sorted_lengths: np.ndarray, batch_size: int, token_budget: int | None = None
+) -> list[np.ndarray]:
     """Consecutive batches of length-sorted rows holding at most `token_budget` padded events.
 
     Short histories go `batch_size` at a time; long ones in smaller batches, so the
@@ -246,7 +266,9 @@ class Blend(Recommender):
 
     kind = "transformer"
 
-    def __init__(self, models: Sequence[Recommender], weights: Sequence[float], name: str = "blend") -> None:
+    def __init__(
+        self, models: Sequence[Recommender], weights: Sequence[float], name: str = "blend"
+    ) -> None:
         first = models[0]
         self.models, self.weights, self.name = list(models), list(weights), name
         self.item_vocab, self.event_vocab = first.item_vocab, first.event_vocab

@@ -106,19 +106,23 @@ class TrainedModel(Recommender):
         self._item_vecs_t: np.ndarray | None = None
         self._user_fn = tf.function(
             self._user_vectors_graph,
-            input_signature=[tf.TensorSpec((None, None), tf.int32)] * 3 + [tf.TensorSpec((None, None), tf.float32)],
+            input_signature=[tf.TensorSpec((None, None), tf.int32)] * 3
+            + [tf.TensorSpec((None, None), tf.float32)],
             reduce_retracing=True,
             autograph=False,
         )
 
-
-    def _user_vectors_graph(self, items: tf.Tensor, events: tf.Tensor, gaps: tf.Tensor, vecs: tf.Tensor) -> tf.Tensor:
+    def _user_vectors_graph(
+        self, items: tf.Tensor, events: tf.Tensor, gaps: tf.Tensor, vecs: tf.Tensor
+    ) -> tf.Tensor:
         # The cached item vectors are passed in, so scoring does not re-run the tower.
         vecs = tf.cast(vecs, self.model.compute_dtype)
         hidden = self.model.encode(items, events, gaps, vecs, training=False, last_only=True)
         return tf.cast(hidden[:, -1, :], tf.float32)
 
-    def masked_top_k(self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def masked_top_k(
+        self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         # NumPy's BLAS does this (users x dim) @ (dim x items) product ~2x faster than
         # TensorFlow's CPU kernel; TensorFlow's top-k is ~2x faster than argpartition.
         scores = self.score(batch)
@@ -132,7 +136,9 @@ class TrainedModel(Recommender):
     def item_vectors_internal(self) -> np.ndarray:
         """(n_items, dim) float32 item vectors indexed by internal id (cached)."""
         if self._item_vecs is None:
-            self._item_vecs = np.asarray(tf.cast(self.model.item_vectors(training=False), tf.float32))
+            self._item_vecs = np.asarray(
+                tf.cast(self.model.item_vectors(training=False), tf.float32)
+            )
             self._item_vecs_t = None
         return self._item_vecs
 
@@ -141,7 +147,9 @@ class TrainedModel(Recommender):
         return list(self.item_vocab.values), self.item_vectors_internal()[N_RESERVED:]
 
     def user_vectors_batch(self, batch: Batch) -> np.ndarray:
-        return self._user_fn(batch.items, batch.events, batch.gaps, self.item_vectors_internal()).numpy()
+        return self._user_fn(
+            batch.items, batch.events, batch.gaps, self.item_vectors_internal()
+        ).numpy()
 
     def user_vectors(
         self,
@@ -163,8 +171,11 @@ class TrainedModel(Recommender):
         """Vector of a product the model has never seen (OOV id + its side features)."""
         tokens, attrs, price = self.features.encode_item(title, attribute_ids, price_bucket)
         vec = self.model.tower(
-            tf.constant([OOV], tf.int32), tf.constant(tokens[None]), tf.constant(attrs[None]),
-            tf.constant([price], tf.int32), training=False,
+            tf.constant([OOV], tf.int32),
+            tf.constant(tokens[None]),
+            tf.constant(attrs[None]),
+            tf.constant([price], tf.int32),
+            training=False,
         )
         return np.asarray(tf.cast(vec, tf.float32))[0]
 
@@ -229,10 +240,20 @@ class TrainedModel(Recommender):
             n_price_buckets=int(feats["n_price_buckets"]),
         )
         device = DeviceInfo(metrics.get("device", "CPU"), False, False)
-        return cls(model, config, item_vocab, Vocabulary.from_json(vocab["events"]), features, metrics, device)
+        return cls(
+            model,
+            config,
+            item_vocab,
+            Vocabulary.from_json(vocab["events"]),
+            features,
+            metrics,
+            device,
+        )
 
 
-def _without_seen(logits: tf.Tensor, items: tf.Tensor, targets: tf.Tensor, keep: tf.Tensor | None) -> tf.Tensor:
+def _without_seen(
+    logits: tf.Tensor, items: tf.Tensor, targets: tf.Tensor, keep: tf.Tensor | None
+) -> tf.Tensor:
     """`logits` (positions, items) with each position's earlier items pushed to -1e9.
 
     Row r of `logits` is position (b, t) of `items` (users, length), after
@@ -259,7 +280,11 @@ def _build(model: SequentialRecommender) -> None:
 
 def _padded(data: SequenceData, width: int, n_gap_buckets: int) -> Batch:
     rows = np.arange(len(data))
-    return data.batch(rows, width, n_gap_buckets) if len(data) else Batch(*(np.zeros((0, 1), np.int32),) * 3)
+    return (
+        data.batch(rows, width, n_gap_buckets)
+        if len(data)
+        else Batch(*(np.zeros((0, 1), np.int32),) * 3)
+    )
 
 
 def fit(
@@ -362,10 +387,14 @@ def fit(
         else:
             if config.sampling_alpha:
                 draw = sampler.uniform([config.n_negatives], 0.0, 1.0)
-                negs = N_RESERVED + tf.minimum(tf.searchsorted(cdf, draw, side="right"), n_items - N_RESERVED - 1)
+                negs = N_RESERVED + tf.minimum(
+                    tf.searchsorted(cdf, draw, side="right"), n_items - N_RESERVED - 1
+                )
             else:
                 negs = sampler.uniform([config.n_negatives], N_RESERVED, n_items, dtype=tf.int32)
-            pos = tf.reduce_sum(tf.cast(h, tf.float32) * tf.cast(tf.gather(vecs, y), tf.float32), -1)
+            pos = tf.reduce_sum(
+                tf.cast(h, tf.float32) * tf.cast(tf.gather(vecs, y), tf.float32), -1
+            )
             neg = tf.cast(tf.matmul(h, tf.gather(vecs, negs), transpose_b=True), tf.float32)
             if config.sampling_alpha:
                 pos = pos - tf.gather(log_q, y)
@@ -378,7 +407,9 @@ def fit(
 
     spec = [tf.TensorSpec((None, None), tf.int32)] * 4
 
-    @tf.function(input_signature=spec, jit_compile=device.jit_compile, reduce_retracing=True, autograph=False)
+    @tf.function(
+        input_signature=spec, jit_compile=device.jit_compile, reduce_retracing=True, autograph=False
+    )
     def train_step(items, events, gaps, targets):
         with tf.GradientTape() as tape:
             loss = loss_fn(items, events, gaps, targets)
@@ -402,7 +433,9 @@ def fit(
         # Batches of similar lengths (random within a length) in random order: most
         # histories are short, so most batches are narrow and cheap.
         order = rows_train[np.lexsort((rng.random(len(rows_train)), train_lengths))]
-        batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+        batches = [
+            order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)
+        ]
         rng.shuffle(batches)
         t_epoch, losses = time.perf_counter(), []
         for step, idx in enumerate(batches):
@@ -412,24 +445,46 @@ def fit(
             first = min(first, b_items.shape[1] - 2)
             items = b_items[:, first:-1]
             targets = np.where(items > 0, b_items[:, first + 1 :], 0)
-            loss = float(train_step(items, full.events[idx, first:-1], full.gaps[idx, first:-1], targets))
+            loss = float(
+                train_step(items, full.events[idx, first:-1], full.gaps[idx, first:-1], targets)
+            )
             losses.append(loss)
             if progress is not None and (step + 1) % progress_every == 0:
-                report = {"stage": "step", "epoch": epoch, "step": step + 1, "steps": steps, "loss": loss,
-                          "elapsed": time.perf_counter() - t_start}
+                report = {
+                    "stage": "step",
+                    "epoch": epoch,
+                    "step": step + 1,
+                    "steps": steps,
+                    "loss": loss,
+                    "elapsed": time.perf_counter() - t_start,
+                }
                 if progress(report) is False:
                     stop = True
                     break
         train_time = time.perf_counter() - t_epoch
-        record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0, "epoch_seconds": train_time}
-        over_budget = bool(config.max_train_seconds) and time.perf_counter() - t_start > config.max_train_seconds
+        record: dict[str, Any] = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)) if losses else 0.0,
+            "epoch_seconds": train_time,
+        }
+        over_budget = (
+            bool(config.max_train_seconds)
+            and time.perf_counter() - t_start > config.max_train_seconds
+        )
         last = stop or over_budget or epoch == config.max_epochs
         if epoch % config.eval_every == 0 or last:
             trained._item_vecs = None
             val = evaluate(
-                trained, split.val_inputs, split.val_targets, val_rows,
-                max_len=config.max_len, n_gap_buckets=config.n_gap_buckets,
-                ks=(10,), modes=("history_excluded",), batch_size=config.eval_batch_size, with_top_k=False,
+                trained,
+                split.val_inputs,
+                split.val_targets,
+                val_rows,
+                max_len=config.max_len,
+                n_gap_buckets=config.n_gap_buckets,
+                ks=(10,),
+                modes=("history_excluded",),
+                batch_size=config.eval_batch_size,
+                with_top_k=False,
             )["history_excluded"]
             record["val_ndcg@10"] = val["ndcg@10"]
             record["val_hr@10"] = val["hr@10"]
@@ -448,8 +503,16 @@ def fit(
         history.append(record)
         log.info("epoch %s %s", epoch, record)
         if progress is not None:
-            report = {"stage": "epoch", "epoch": epoch, "step": steps, "steps": steps, "loss": record["loss"],
-                      "val_ndcg@10": record.get("val_ndcg@10"), "best_val_ndcg@10": best, "elapsed": record["elapsed"]}
+            report = {
+                "stage": "epoch",
+                "epoch": epoch,
+                "step": steps,
+                "steps": steps,
+                "loss": record["loss"],
+                "val_ndcg@10": record.get("val_ndcg@10"),
+                "best_val_ndcg@10": best,
+                "elapsed": record["elapsed"],
+            }
             if progress(report) is False:
                 stop = True
         if stop or last or waited >= config.patience:

@@ -55,16 +55,29 @@ def rule_data():
     ids, titles, attrs = catalogue()
     vocab = Vocabulary(ids)
     data = build_sequence_data(users, items, times, None, vocab)
-    features = build_item_features(vocab, titles, attrs, None, max_title_tokens=8, max_attributes=4, min_token_count=2)
+    features = build_item_features(
+        vocab, titles, attrs, None, max_title_tokens=8, max_attributes=4, min_token_count=2
+    )
     return data, features, nxt
 
 
 @pytest.fixture(scope="session")
 def tiny_config():
     return ModelConfig(
-        max_len=10, dim=32, n_blocks=1, n_heads=1, dropout=0.1, attention_dropout=0.0,
-        learning_rate=5e-3, batch_size=32, max_epochs=30, patience=4, eval_every=2,
-        loss="full", max_train_seconds=120, seed=7,
+        max_len=10,
+        dim=32,
+        n_blocks=1,
+        n_heads=1,
+        dropout=0.1,
+        attention_dropout=0.0,
+        learning_rate=5e-3,
+        batch_size=32,
+        max_epochs=30,
+        patience=4,
+        eval_every=2,
+        loss="full",
+        max_train_seconds=120,
+        seed=7,
         # Trained to rank without excluding history too (no_exclusion is asserted).
         exclude_seen_in_loss=False,
     )

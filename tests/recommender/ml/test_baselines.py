@@ -54,8 +54,14 @@ def test_transitions_learn_next_item_and_give_reasons():
 def test_title_tfidf_matches_titles_and_works_for_items_without_events():
     d = _data()
     d.item_vocab.add("f")  # in the catalogue, never interacted with
-    titles = {"a": "red lipstick", "b": "blue mascara", "c": "green shampoo", "d": "red nail polish",
-              "e": "blue eyeliner", "f": "red lipstick matte"}
+    titles = {
+        "a": "red lipstick",
+        "b": "blue mascara",
+        "c": "green shampoo",
+        "d": "red nail polish",
+        "e": "blue eyeliner",
+        "f": "red lipstick matte",
+    }
     tf = TitleTfidf(d, titles, {})
     items, _, reasons = tf.top_k([["c", "a"]], k=2)
     assert items[0][0] == "f"
@@ -64,7 +70,11 @@ def test_title_tfidf_matches_titles_and_works_for_items_without_events():
 
 def test_baselines_share_the_evaluator():
     split = leave_last_out(_data())
-    for model in (Popularity(split.train), ItemTransitions(split.train), TitleTfidf(split.train, {}, {})):
+    for model in (
+        Popularity(split.train),
+        ItemTransitions(split.train),
+        TitleTfidf(split.train, {}, {}),
+    ):
         out = evaluate(model, split.test_inputs, split.test_targets, split.users_eval, ks=(1, 2))
         assert 0.0 <= out["history_excluded"]["hr@2"] <= 1.0
         assert out["history_excluded"]["users"] == 3

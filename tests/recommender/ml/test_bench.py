@@ -38,10 +38,25 @@ def test_quick_benchmark_end_to_end(tmp_path, capsys):
     report = json.loads(out.read_text())
     assert report["dataset"] == "tiny" and report["protocol"] == "full"
     names = [r["model"] for r in report["results"]]
-    assert {"popularity", "recent_popularity", "item_transitions", "title_tfidf", "sasrec_fused"} <= set(names)
+    assert {
+        "popularity",
+        "recent_popularity",
+        "item_transitions",
+        "title_tfidf",
+        "sasrec_fused",
+    } <= set(names)
     for r in report["results"]:
         assert r["kind"] in ("transformer", "baseline")
-        for key in ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "coverage@10", "train_seconds", "device"):
+        for key in (
+            "hr@10",
+            "ndcg@10",
+            "hr@20",
+            "ndcg@20",
+            "mrr",
+            "coverage@10",
+            "train_seconds",
+            "device",
+        ):
             assert key in r
         assert set(r["segments"]) == {"cold", "warm", "hot"}
         assert {"hr@10", "ndcg@10"} <= set(r["no_exclusion"])

@@ -56,7 +56,9 @@ def test_gap_buckets():
 
 def test_item_features_handle_missing_titles_and_new_items():
     v = Vocabulary([1, 2, 3])
-    f = build_item_features(v, {1: "Red Nail Polish", 2: "red lipstick", 3: ""}, {1: ["b1"], 3: ["b1", "c2"]}, {2: 3})
+    f = build_item_features(
+        v, {1: "Red Nail Polish", 2: "red lipstick", 3: ""}, {1: ["b1"], 3: ["b1", "c2"]}, {2: 3}
+    )
     assert f.tokens.shape == (5, 16)
     assert f.tokens[4].sum() == 0  # item 3 has no title
     assert "red" in f.token_vocab and "nail" not in f.token_vocab  # min count 2

@@ -28,7 +28,11 @@ def test_metrics_against_hand_computed_values():
     assert ndcg(ranks, 10) == pytest.approx((1 + 1 / math.log2(3) + 1 / math.log2(6)) / 5)
     assert mrr(ranks) == pytest.approx((1 + 1 / 2 + 1 / 5 + 1 / 11 + 1 / 31) / 5)
     m = rank_metrics(ranks, (5,))
-    assert m["hr@5"] == pytest.approx(0.6) and m["precision@5"] == pytest.approx(0.12) and m["recall@5"] == pytest.approx(0.6)
+    assert (
+        m["hr@5"] == pytest.approx(0.6)
+        and m["precision@5"] == pytest.approx(0.12)
+        and m["recall@5"] == pytest.approx(0.6)
+    )
 
 
 def test_top_k_indices_sorted():
@@ -54,7 +58,14 @@ def test_evaluate_history_exclusion_segments_and_coverage():
     inputs = data.truncate(1)
     targets = np.array([data.items[0][-1], data.items[1][-1]])  # c, c
     scorer = FixedScorer([0, 0, 6, 5, 4, 3, 2, 1])
-    out = evaluate(scorer, inputs, targets, max_len=50, ks=(1, 2), item_counts=np.array([0, 0, 4, 2, 1, 2, 2, 2]))
+    out = evaluate(
+        scorer,
+        inputs,
+        targets,
+        max_len=50,
+        ks=(1, 2),
+        item_counts=np.array([0, 0, 4, 2, 1, 2, 2, 2]),
+    )
     ex, no = out["history_excluded"], out["no_exclusion"]
     # u1 history {a, b}: c is first; u2 history {a,d,e,f,b}: c is first.
     assert ex["hr@1"] == 1.0 and ex["mrr"] == 1.0

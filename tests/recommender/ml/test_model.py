@@ -56,7 +56,8 @@ def test_save_load_gives_identical_scores(tmp_path, trained_rule):
     assert a[0] == b[0] and a[2] == b[2]
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_array_equal(
-        loaded.item_vector_for_new_item("blue lipstick", ["brand2"]), model.item_vector_for_new_item("blue lipstick", ["brand2"])
+        loaded.item_vector_for_new_item("blue lipstick", ["brand2"]),
+        model.item_vector_for_new_item("blue lipstick", ["brand2"]),
     )
 
 
@@ -69,7 +70,13 @@ def test_progress_callback_can_stop_and_sampled_loss_runs(rule_data, tiny_config
         seen.append(report)
         return report["stage"] != "epoch"
 
-    model = fit(split, features, tiny_config.replace(loss="sampled", n_negatives=8, max_epochs=5, eval_every=1), progress=progress, progress_every=2)
+    model = fit(
+        split,
+        features,
+        tiny_config.replace(loss="sampled", n_negatives=8, max_epochs=5, eval_every=1),
+        progress=progress,
+        progress_every=2,
+    )
     assert model.metrics["epochs"] == 1
     assert {r["stage"] for r in seen} == {"step", "epoch"}
     assert seen[-1]["val_ndcg@10"] is not None
@@ -79,7 +86,9 @@ def test_progress_callback_can_stop_and_sampled_loss_runs(rule_data, tiny_config
 def test_mixed_precision_path_runs(rule_data, tiny_config, precision, tmp_path):
     data, features, _ = rule_data
     split = leave_last_out(data)
-    model = fit(split, features, tiny_config.replace(mixed_precision=precision, max_epochs=1, eval_every=1))
+    model = fit(
+        split, features, tiny_config.replace(mixed_precision=precision, max_epochs=1, eval_every=1)
+    )
     assert model.metrics["mixed_precision"] is True
     model.save(tmp_path / "mp")
     loaded = TrainedModel.load(tmp_path / "mp")
@@ -121,7 +130,10 @@ def test_seen_items_leave_the_softmax_of_later_positions_only(dense):
         {5},  # saw 5, target 3
         {3},  # saw 5, 3; target 5 is a repeat and stays learnable
         {5, 3},  # saw 5, 3, 5
-        {4}, {4, 2}, {4, 2, 6}, {2, 6, 7},  # row 1: target 4 seen earlier stays open
+        {4},
+        {4, 2},
+        {4, 2, 6},
+        {2, 6, 7},  # row 1: target 4 seen earlier stays open
     ]
     assert masked == (expected if dense else expected[1:])
 
