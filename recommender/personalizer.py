@@ -16,11 +16,12 @@ from recommender.search_blend import search_blend_current
 from recommender.search_ranking import standardize
 from shop.models import Product
 from shop.personalization import (
+    MATCHES_YOUR_SEARCH,
     DefaultPersonalizer,
     Personalizer,
     RankedSearch,
     ScoredItem,
-    SearchCandidates,
+    rank_search_by_columns,
 )
 
 
@@ -82,15 +83,7 @@ class RecommenderPersonalizer(Personalizer):
     def rank_search(self, *, shopper, query, candidates):
         """``rank_search_columns`` for a list of ScoredItems (a candidate's own reason is
         kept when the blend finds no taste in it)."""
-        ranked = self.rank_search_columns(
-            shopper=shopper, query=query, candidates=SearchCandidates.from_items(candidates)
-        )
-        reasons = {c.product_id: c.reason for c in candidates if c.reason}
-        items = [ranked.item(n) for n in range(len(ranked))]
-        for item in items:
-            if item.product_id in reasons and item.reason == "Matches your search":
-                item.reason = reasons[item.product_id]
-        return items
+        return rank_search_by_columns(self, shopper=shopper, query=query, candidates=candidates)
 
     def rank_search_columns(self, *, shopper, query, candidates):
         """Blend of text relevance, the model's affinity and recent-item similarity, and
@@ -137,7 +130,7 @@ class RecommenderPersonalizer(Personalizer):
             return ScoredItem(
                 ids[row],
                 score_list[row],
-                "Matches your search and your taste" if taste[row] > 0.5 else "Matches your search",
+                "Matches your search and your taste" if taste[row] > 0.5 else MATCHES_YOUR_SEARCH,
                 _RowComponents(table, row),
             )
 

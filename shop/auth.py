@@ -81,9 +81,12 @@ def user_with_profile(*, pk: int):
     if row[width] is not None:
         profile = ShopperProfile.from_db(alias, _PROFILE_ATTNAMES, row[width:])
         _PROFILE_USER.set_cached_value(profile, user)
-    _PROFILE_USER.remote_field.set_cached_value(user, profile)
+    USER_PROFILE.set_cached_value(user, profile)
     return user
 
 
 _PROFILE_ATTNAMES = [f.attname for f in ShopperProfile._meta.concrete_fields]
 _PROFILE_USER = ShopperProfile._meta.get_field("user")
+# The user's side of that one-to-one (``user.shopper_profile``), whose cached value
+# user_with_profile sets: views read the opt-out from it without a query.
+USER_PROFILE = _PROFILE_USER.remote_field

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.core.cache import cache
+from django_redis.client import DefaultClient
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,31 @@ def cache_incr(key: str) -> int | None:
         return None
     except Exception:
         logger.warning("Cache increment failed for %s", key, exc_info=True)
+        return None
+
+
+def cache_count(key: str, *, timeout: int, backend=cache) -> int | None:
+    """Add one to a counter that expires ``timeout`` seconds after its last count
+    (created at 1) and return the new count; None when the cache failed.
+
+    On django-redis: ``INCR`` and ``EXPIRE`` pipelined, one round trip (its own ``incr``
+    runs a Lua script per call: ~5% of a search's CPU in the API throttle, py-spy).
+    """
+    client = getattr(backend, "client", None)
+    try:
+        if type(client) is DefaultClient:
+            name = client.make_key(key)
+            pipe = client.get_client(write=True).pipeline(transaction=False)
+            pipe.incr(name)
+            pipe.expire(name, timeout)
+            count, _ = pipe.execute()
+            return int(count)
+        try:
+            return backend.incr(key)
+        except ValueError:  # the first count (or the counter was evicted)
+            return 1 if backend.add(key, 1, timeout) else backend.incr(key)
+    except Exception as error:
+        logger.warning("Cache count failed for %s (%s)", key, error)
         return None
 
 

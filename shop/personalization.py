@@ -114,6 +114,27 @@ class RankedSearch:
         return cls([i.product_id for i in items], [i.score for i in items], items.__getitem__)
 
 
+# The reason of a search result that nothing more specific explains.
+MATCHES_YOUR_SEARCH = "Matches your search"
+
+
+def rank_search_by_columns(
+    personalizer: Personalizer, *, shopper: Shopper, query: str, candidates: Sequence[ScoredItem]
+) -> list[ScoredItem]:
+    """``rank_search`` of a personalizer that ranks in columns: its
+    ``rank_search_columns`` on the items, every ranked item built, and a candidate's own
+    reason kept where the ranking gives only the generic one."""
+    ranked = personalizer.rank_search_columns(
+        shopper=shopper, query=query, candidates=SearchCandidates.from_items(candidates)
+    )
+    reasons = {c.product_id: c.reason for c in candidates if c.reason}
+    items = [ranked.item(n) for n in range(len(ranked))]
+    for item in items:
+        if item.product_id in reasons and item.reason == MATCHES_YOUR_SEARCH:
+            item.reason = reasons[item.product_id]
+    return items
+
+
 def candidate_popularity(candidates: Sequence[ScoredItem]) -> dict[int, int]:
     """The popularity counter of each candidate: from its features, else the database."""
     if all("popularity" in c.features for c in candidates):
@@ -161,14 +182,7 @@ class DefaultPersonalizer(Personalizer):
     name = "default"
 
     def rank_search(self, *, shopper, query, candidates):
-        ranked = self.rank_search_columns(
-            shopper=shopper, query=query, candidates=SearchCandidates.from_items(candidates)
-        )
-        reasons = {c.product_id: c.reason for c in candidates if c.reason}
-        items = [ranked.item(n) for n in range(len(ranked))]
-        for item in items:
-            item.reason = reasons.get(item.product_id, item.reason)
-        return items
+        return rank_search_by_columns(self, shopper=shopper, query=query, candidates=candidates)
 
     def rank_search_columns(self, *, shopper, query, candidates):
         top = math.log1p(max(candidates.popularity, default=0) or 1)
@@ -183,7 +197,7 @@ class DefaultPersonalizer(Personalizer):
             return ScoredItem(
                 ids[n],
                 scores[n],
-                "Matches your search",
+                MATCHES_YOUR_SEARCH,
                 {"text": candidates.text[n], "popularity": boost[n]},
             )
 
@@ -250,17 +264,16 @@ class SafePersonalizer(Personalizer):
         return self._call("rank_search", shopper=shopper, query=query, candidates=candidates)
 
     def rank_search_columns(self, *, shopper, query, candidates):
-        if self.primary is not None and _answers_rank_search_only(type(self.primary)):
-            # A personalizer whose own ranking is its rank_search (it implements only
-            # that, or overrides it below an inherited rank_search_columns): asked (and,
-            # when it fails, logged) by that name, on the candidates as items.
-            return RankedSearch.from_items(
-                self.rank_search(shopper=shopper, query=query, candidates=candidates.items())
-            )
         if self.primary is None:
             return self.fallback.rank_search_columns(
                 shopper=shopper, query=query, candidates=candidates
             )
+        if _answers_rank_search_only(type(self.primary)):
+            # A personalizer whose own ranking is its rank_search (it implements only
+            # that, or overrides it below an inherited rank_search_columns): the
+            # interface's default asks self.rank_search, so it is asked (and, when it
+            # fails, logged) by that name.
+            return super().rank_search_columns(shopper=shopper, query=query, candidates=candidates)
         try:
             ranked = self.primary.rank_search_columns(
                 shopper=shopper, query=query, candidates=candidates
@@ -302,7 +315,7 @@ class SafePersonalizer(Personalizer):
                 )
             except Exception:
                 logger.exception("Personalizer %s.rank_search_columns item failed", name)
-                return ScoredItem(ids[position], scores[position], "Matches your search", {})
+                return ScoredItem(ids[position], scores[position], MATCHES_YOUR_SEARCH, {})
 
         return RankedSearch(ids, scores, item)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
 from urllib.parse import urlencode
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from shop.auth import USER_PROFILE
 from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import Shopper, get_personalizer
 from shop.search import (
@@ -56,17 +55,10 @@ def _opted_out(request: HttpRequest, user_id: int | None) -> bool:
         return True
     if user_id is None:
         return False
-    user, profile_field = request.user, _profile_field()
-    if profile_field.is_cached(user):  # loaded with the user (shop.auth.ShopperBackend)
-        profile = profile_field.get_cached_value(user)
+    if USER_PROFILE.is_cached(request.user):  # loaded with the user (shop.auth)
+        profile = USER_PROFILE.get_cached_value(request.user)
         return profile is not None and profile.personalization_opt_out
     return shopper_opted_out(user_id=user_id)
-
-
-@cache
-def _profile_field():
-    """The user's reverse one-to-one to their ShopperProfile."""
-    return get_user_model()._meta.get_field("shopper_profile")
 
 
 def _with_products(items):

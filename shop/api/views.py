@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django_redis.client import DefaultClient
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -50,6 +49,7 @@ from shop.api.serializers import (
     ScoredProductSerializer,
     SearchResponseSerializer,
 )
+from shop.caching import cache_count
 from shop.importers import (
     EVENT_COLUMNS_ORDER,
     FUTURE_TOLERANCE,
@@ -129,7 +129,7 @@ class CounterRateThrottle(UserRateThrottle):
             return True
         now = self.timer()
         window = int(now // self.duration)
-        count = window_count(self.cache, f"{key}:{window}", timeout=self.duration + 1)
+        count = cache_count(f"{key}:{window}", timeout=self.duration + 1, backend=self.cache)
         if count is None:  # the cache is unavailable or ignores its errors
             return True
         self.wait_seconds = (window + 1) * self.duration - now
@@ -137,33 +137,6 @@ class CounterRateThrottle(UserRateThrottle):
 
     def wait(self):
         return getattr(self, "wait_seconds", None)
-
-
-def window_count(cache, key: str, *, timeout: int) -> int | None:
-    """Add one to a fixed window's counter and return the new count; None when the
-    cache cannot say (an outage that django-redis ignores).
-
-    On django-redis: ``INCR key`` and ``EXPIRE key timeout`` pipelined, one round trip
-    (its own ``incr`` runs a Lua script per call: ~5% of a search's CPU, py-spy). The
-    expiry is set again on every count; the key is its window's, so that only keeps it
-    a little longer than the window.
-    """
-    client = getattr(cache, "client", None)
-    if type(client) is DefaultClient:
-        try:
-            name = client.make_key(key)
-            pipe = client.get_client(write=True).pipeline(transaction=False)
-            pipe.incr(name)
-            pipe.expire(name, timeout)
-            count, _ = pipe.execute()
-        except Exception as error:
-            logger.warning("Throttle counter unavailable (%s); request allowed", error)
-            return None
-        return int(count)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window's first request (or its counter was evicted)
-        return 1 if cache.add(key, 1, timeout) else cache.incr(key)
 
 
 class ReadThrottle(FailOpenThrottleMixin, CounterRateThrottle):
