@@ -251,8 +251,9 @@ def run(
     vendor = _django.setup("search_quality")
     from django.test.utils import override_settings
 
-    from shop.personalization import Shopper, get_personalizer
+    from shop.personalization import get_personalizer
     from shop.search import MAX_PAGE_SIZE, RERANK_WINDOW, SearchParams, search_products
+    from shop.shoppers import Shopper
 
     candidates = candidates or RERANK_WINDOW
 

@@ -13,8 +13,8 @@ from django.urls import path
 from django.utils.functional import cached_property
 
 from shop.models import Brand, Category, Event, Product, SearchRule, ShopperProfile
-from shop.personalization import Shopper
 from shop.search import SearchInputError, SearchParams, search_cache_invalidate, search_products
+from shop.shoppers import Shopper
 
 EXPLAIN_RESULTS = 50
 

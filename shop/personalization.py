@@ -22,21 +22,9 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from shop.shoppers import Shopper
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Shopper:
-    """Who is asking: a logged-in user, an anonymous session, or both."""
-
-    user_id: int | None = None
-    session_id: str = ""
-    # False when the shopper opted out of personalization (privacy).
-    personalize: bool = True
-
-    @property
-    def is_anonymous(self) -> bool:
-        return self.user_id is None
 
 
 @dataclass(slots=True)

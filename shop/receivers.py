@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from shop.models import Brand, Category, Product, SearchRule, ShopperProfile
 from shop.search import search_cache_invalidate
-from shop.selectors import shopper_opt_out_forget
+from shop.shoppers import shopper_opt_out_forget
 
 
 @receiver(post_save, sender=Product, dispatch_uid="shop.search_cache.product_saved")

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from django.db.models import Count, Max, Q
 
-from shop.caching import cache_delete_many, cache_get, cache_set
-from shop.models import Event, EventType, Product, ShopperProfile
-from shop.personalization import Shopper
+from shop.caching import cache_get, cache_set
+from shop.models import Event, EventType, Product
+from shop.shoppers import Shopper
 
 # How much each kind of interaction says about interest in a product.
 EVENT_WEIGHTS = {
@@ -160,28 +160,3 @@ __all__ = [
     "shopper_recent_product_ids",
     "trending_products",
 ]
-
-
-# A shopper's opt-out is read on every personalized request; saving their profile
-# forgets the cached answer (shop.receivers).
-OPT_OUT_CACHE_SECONDS = 300
-
-
-def _opt_out_key(user_id: int) -> str:
-    return f"shop:opt-out:{user_id}"
-
-
-def shopper_opted_out(*, user_id: int) -> bool:
-    """Whether the shopper turned personalization off (their ShopperProfile)."""
-    cached = cache_get(_opt_out_key(user_id))
-    if cached is not None:
-        return bool(cached)
-    opted_out = ShopperProfile.objects.filter(
-        user_id=user_id, personalization_opt_out=True
-    ).exists()
-    cache_set(_opt_out_key(user_id), int(opted_out), OPT_OUT_CACHE_SECONDS)
-    return opted_out
-
-
-def shopper_opt_out_forget(*, user_id: int) -> None:
-    cache_delete_many([_opt_out_key(user_id)])

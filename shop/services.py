@@ -14,8 +14,8 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from shop.models import Event, Product
-from shop.personalization import Shopper
 from shop.selectors import EVENT_WEIGHTS
+from shop.shoppers import Shopper
 from shop.signals import events_recorded
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from shop.auth import USER_PROFILE
 from shop.models import EventType, Product, ShopperProfile
-from shop.personalization import Shopper, get_personalizer
+from shop.personalization import get_personalizer
 from shop.search import (
     SearchInputError,
     SearchParams,
@@ -19,8 +18,9 @@ from shop.search import (
     search_log_context,
     search_products,
 )
-from shop.selectors import products_in_order, shopper_opted_out, trending_products
+from shop.selectors import products_in_order, trending_products
 from shop.services import event_record
+from shop.shoppers import OPT_OUT_SESSION_KEY, shopper_from_request
 
 HOME_TRENDING = 12
 HOME_RECOMMENDED = 8
@@ -32,33 +32,6 @@ SORT_LABELS = [
     ("price_desc", "Price: high to low"),
     ("newest", "Newest"),
 ]
-
-
-def shopper_from_request(request: HttpRequest, *, create_session: bool = False) -> Shopper:
-    """The shopper behind a request; anonymous visitors are known by their session."""
-    if create_session and not request.session.session_key:
-        request.session.save()
-    user_id = request.user.pk if request.user.is_authenticated else None
-    return Shopper(
-        user_id=user_id,
-        session_id=request.session.session_key or "",
-        personalize=not _opted_out(request, user_id),
-    )
-
-
-# The session key an anonymous shopper's opt-out is kept under.
-OPT_OUT_SESSION_KEY = "personalization_opt_out"
-
-
-def _opted_out(request: HttpRequest, user_id: int | None) -> bool:
-    if request.session.get(OPT_OUT_SESSION_KEY):
-        return True
-    if user_id is None:
-        return False
-    if USER_PROFILE.is_cached(request.user):  # loaded with the user (shop.auth)
-        profile = USER_PROFILE.get_cached_value(request.user)
-        return profile is not None and profile.personalization_opt_out
-    return shopper_opted_out(user_id=user_id)
 
 
 def _with_products(items):

@@ -60,7 +60,7 @@ from shop.importers import (
     parse_event,
 )
 from shop.models import Brand, Category, Event, EventType, Product
-from shop.personalization import ScoredItem, Shopper, get_personalizer
+from shop.personalization import ScoredItem, get_personalizer
 from shop.search import (
     MAX_PAGE_SIZE,
     SORTS,
@@ -72,7 +72,7 @@ from shop.search import (
 )
 from shop.selectors import EVENT_WEIGHTS, products_in_order, shopper_events
 from shop.services import event_record, events_recorded_notify
-from shop.views import shopper_from_request
+from shop.shoppers import Shopper, shopper_from_request
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from recommender import selectors, services, serving
 from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
 from recommender.personalizer import RecommenderPersonalizer
-from shop.personalization import Shopper
+from shop.shoppers import Shopper
 from tests.recommender.conftest import TINY_MODEL
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,8 @@ from recommender.search_ranking import (
     standardize,
 )
 from shop.models import Event, EventType
-from shop.personalization import ScoredItem, Shopper
+from shop.personalization import ScoredItem
+from shop.shoppers import Shopper
 from tests.factories import ProductFactory, UserFactory
 
 

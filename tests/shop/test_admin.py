@@ -366,8 +366,8 @@ def test_deactivate_action_deactivates_only_the_selected_products(admin_client):
 def test_a_deactivated_product_leaves_the_cached_search_results(
     admin_client, django_capture_on_commit_callbacks
 ):
-    from shop.personalization import Shopper
     from shop.search import SearchParams, search_products
+    from shop.shoppers import Shopper
 
     def search():
         params = SearchParams.from_mapping({"q": "lantern"})

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from shop.models import Brand, Category, Event, EventType, SearchRule, ShopperProfile
-from shop.personalization import ScoredItem, Shopper
+from shop.personalization import ScoredItem
 from shop.search import (
     SearchParams,
     did_you_mean,
@@ -17,6 +17,7 @@ from shop.search import (
     search_cache_invalidate,
     search_products,
 )
+from shop.shoppers import Shopper
 from tests.factories import BrandFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shop.models import Event, EventType, Product
-from shop.personalization import Shopper
 from shop.services import event_record
+from shop.shoppers import Shopper
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recommender.personalizer import RecommenderPersonalizer
 from shop.models import Product
-from shop.personalization import Shopper
+from shop.shoppers import Shopper
 
 
 class Command(BaseCommand):
