@@ -3,23 +3,23 @@ namespace="v1")``: the namespace is the version (NamespaceVersioning)."""
 
 from django.urls import path
 
-from shop.api import views
+from shop.api import catalogue, events, search
 
 urlpatterns = [
-    path("products/", views.ProductListView.as_view(), name="product-list"),
-    path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product-detail"),
+    path("products/", catalogue.ProductListView.as_view(), name="product-list"),
+    path("products/<int:pk>/", catalogue.ProductDetailView.as_view(), name="product-detail"),
     path(
         "products/<int:pk>/similar/",
-        views.SimilarProductsView.as_view(),
+        catalogue.SimilarProductsView.as_view(),
         name="product-similar",
     ),
-    path("search/", views.SearchView.as_view(), name="search"),
+    path("search/", search.SearchView.as_view(), name="search"),
     path(
         "search/autocomplete/",
-        views.SearchAutocompleteView.as_view(),
+        search.SearchAutocompleteView.as_view(),
         name="search-autocomplete",
     ),
-    path("recommendations/", views.RecommendationsView.as_view(), name="recommendations"),
-    path("events/", views.EventBatchView.as_view(), name="events"),
-    path("me/events/", views.MyEventsView.as_view(), name="my-events"),
+    path("recommendations/", catalogue.RecommendationsView.as_view(), name="recommendations"),
+    path("events/", events.EventBatchView.as_view(), name="events"),
+    path("me/events/", events.MyEventsView.as_view(), name="my-events"),
 ]

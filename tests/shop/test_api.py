@@ -20,7 +20,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from shop.api import views as api_views
+from shop.api import base as api_views
+from shop.api import events as api_events
 from shop.models import Category, Event, EventType, Product
 from shop.personalization import DefaultPersonalizer, ScoredItem
 from shop.signals import events_recorded
@@ -583,7 +584,7 @@ def test_events_bump_popularity_once(client, catalogue):
 def test_new_events_are_announced_to_listeners(client, catalogue, monkeypatch):
     announced = []
     monkeypatch.setattr(
-        api_views, "events_recorded_notify", lambda *, events: announced.append(list(events))
+        api_events, "events_recorded_notify", lambda *, events: announced.append(list(events))
     )
     user = UserFactory()
     client.force_login(user)
@@ -675,7 +676,7 @@ def test_empty_batch_is_fine(client, catalogue):
 
 
 def test_oversized_or_non_json_bodies(client, catalogue, monkeypatch):
-    monkeypatch.setattr(api_views, "MAX_BODY_BYTES", 1000)
+    monkeypatch.setattr(api_events, "MAX_BODY_BYTES", 1000)
     big = post_events(
         client,
         [
