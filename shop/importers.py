@@ -788,7 +788,7 @@ def import_event_rows(
     flush()
     writer.close()
     if touched_products:
-        from shop.services import product_popularity_refresh
+        from shop.events.popularity import product_popularity_refresh
 
         product_popularity_refresh(product_ids=touched_products)
     return report

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from shop.events.record import event_record
 from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import get_personalizer
 from shop.search import (
@@ -19,7 +20,6 @@ from shop.search import (
     search_products,
 )
 from shop.selectors import products_in_order, trending_products
-from shop.services import event_record
 from shop.shoppers import OPT_OUT_SESSION_KEY, shopper_from_request
 
 HOME_TRENDING = 12

@@ -26,6 +26,7 @@ from shop.api.serializers import (
     EventBatchSerializer,
     MyEventSerializer,
 )
+from shop.events.notify import events_recorded_notify
 from shop.importers import (
     EVENT_COLUMNS_ORDER,
     FUTURE_TOLERANCE,
@@ -37,7 +38,6 @@ from shop.importers import (
 )
 from shop.models import Event, Product
 from shop.selectors import EVENT_WEIGHTS, shopper_events
-from shop.services import events_recorded_notify
 from shop.shoppers import Shopper
 
 logger = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from shop.api.serializers import (
     AutocompleteResponseSerializer,
     SearchResponseSerializer,
 )
+from shop.events.record import event_record
 from shop.models import EventType
 from shop.search import (
     MAX_PAGE_SIZE,
@@ -30,7 +31,6 @@ from shop.search import (
     search_log_context,
     search_products,
 )
-from shop.services import event_record
 from shop.shoppers import shopper_from_request
 
 logger = logging.getLogger(__name__)

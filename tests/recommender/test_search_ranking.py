@@ -267,7 +267,7 @@ def test_a_shoppers_vector_is_cached_until_their_history_changes(
     active_version, shop_data, products, django_assert_num_queries
 ):
     from recommender.selectors import search_signals
-    from shop.services import event_record
+    from shop.events.record import event_record
 
     user = shop_data[0]
     ids = [p.pk for p in products]

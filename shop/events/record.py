@@ -1,26 +1,22 @@
-"""Write-side operations of the shop: recording storefront events, counters."""
+"""One storefront or search event, recorded as the shopper's page is answered."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Iterable
 
 import orjson
+import psycopg
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
+from shop.events.notify import events_recorded_notify
 from shop.models import Event, Product
 from shop.selectors import EVENT_WEIGHTS
 from shop.shoppers import Shopper
-from shop.signals import events_recorded
 
-logger = logging.getLogger(__name__)
-
-PRODUCT_CHUNK = 5000
 # Commit this transaction without waiting for the WAL flush (behaviour logs only).
 ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 # The columns an event INSERT writes (its id comes back from RETURNING).
@@ -97,9 +93,6 @@ def _insert_without_flush_wait(event: Event) -> bool:
         # Inside a transaction the SET LOCAL would cover the caller's whole transaction,
         # and a failed INSERT would abort it: the savepoint path is for that.
         return False
-    import psycopg
-    from psycopg.types.json import Jsonb
-
     with connection.cursor() as cursor:
         if not isinstance(cursor.cursor, psycopg.ClientCursor):
             return False
@@ -127,46 +120,3 @@ def _insert_without_flush_wait(event: Event) -> bool:
     event._state.adding = False
     event._state.db = connection.alias
     return True
-
-
-def events_recorded_notify(*, events) -> None:
-    """Tell listeners (the recommender's real-time refresh) once the events are committed."""
-    user_ids = {e.user_id for e in events if e.user_id}
-    session_ids = {e.session_id for e in events if not e.user_id and e.session_id}
-    event_types = {e.event_type for e in events}
-    if not (user_ids or session_ids):
-        return
-
-    def send() -> None:
-        for receiver, response in events_recorded.send_robust(
-            sender=Event, user_ids=user_ids, session_ids=session_ids, event_types=event_types
-        ):
-            if isinstance(response, Exception):
-                logger.error("events_recorded receiver %r failed: %r", receiver, response)
-
-    transaction.on_commit(send, robust=True)
-
-
-def product_popularity_refresh(*, product_ids: Iterable[int] | None = None) -> int:
-    """Recompute Product.popularity from the event log (all products, or the given ones).
-
-    One correlated UPDATE per chunk of products; each subquery reads the
-    (product, event_type) index, so the cost follows the events of those products.
-    """
-    weighted = sum(Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items())
-    per_product = (
-        Event.objects.filter(product=OuterRef("pk"))
-        .values("product")
-        .annotate(score=weighted)
-        .values("score")
-    )
-    expression = Coalesce(Subquery(per_product), Value(0))
-    if product_ids is None:
-        return Product.objects.update(popularity=expression)
-    ids = sorted(set(product_ids))
-    updated = 0
-    for i in range(0, len(ids), PRODUCT_CHUNK):
-        updated += Product.objects.filter(pk__in=ids[i : i + PRODUCT_CHUNK]).update(
-            popularity=expression
-        )
-    return updated

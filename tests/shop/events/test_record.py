@@ -1,11 +1,11 @@
-"""Recording storefront events (shop.services.event_record)."""
+"""Recording storefront events (shop.events.record.event_record)."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from shop.events.record import event_record
 from shop.models import Event, EventType, Product
-from shop.services import event_record
 from shop.shoppers import Shopper
 from tests.factories import ProductFactory, UserFactory
 
