@@ -52,3 +52,27 @@ class EventFactory(factory.django.DjangoModelFactory):
     event_type = EventType.VIEW
     client_event_id = factory.Sequence(lambda n: f"evt-{n}")
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+def products_from_rows(columns: str, rows: dict[str, tuple], **common) -> dict[str, Product]:
+    """Products by name, each row giving the values of ``columns`` (space-separated field
+    names); ``common`` fields go to every product."""
+    fields = columns.split()
+    return {
+        name: ProductFactory(**common, **dict(zip(fields, values, strict=True)))
+        for name, values in rows.items()
+    }
+
+
+def category_tree(*paths: str) -> dict[str, Category]:
+    """Categories by lower-case name, from paths such as ``"Beauty > Lipstick"`` (a parent
+    named in several paths is made once); each slug is the lower-case name."""
+    made: dict[str, Category] = {}
+    for path in paths:
+        parent = None
+        for name in path.split(" > "):
+            slug = name.lower()
+            if slug not in made:
+                made[slug] = Category.objects.create(name=name, slug=slug, parent=parent)
+            parent = made[slug]
+    return made

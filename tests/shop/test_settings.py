@@ -19,8 +19,9 @@ STRONG_KEY = "".join(
 )
 
 
-def run_manage(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess:
-    """``python manage.py ARGS`` with only PATH, HOME, a throwaway DATABASE_URL and env_vars.
+def run_python(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess:
+    """``python ARGS`` in the repository with only PATH, HOME, a throwaway DATABASE_URL and
+    env_vars.
 
     Nothing leaks in from the test run: no DJANGO_SETTINGS_MODULE (manage.py defaults to
     config.settings), no SECRET_KEY, DEBUG, REDIS_URL or real DATABASE_URL.
@@ -33,12 +34,30 @@ def run_manage(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.Comple
         **env_vars,
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def run_manage(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess:
+    return run_python(tmp_path, "manage.py", *args, **env_vars)
+
+
+def check_deploy(tmp_path: Path, secret_key: str) -> subprocess.CompletedProcess:
+    """``manage.py check --deploy`` failing on warnings, with production settings."""
+    return run_manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secret_key,
+        ALLOWED_HOSTS="shop.example.com",
     )
 
 
@@ -65,16 +84,7 @@ def test_production_without_allowed_hosts_refuses_to_start_and_names_it(tmp_path
 
 
 def test_production_settings_pass_check_deploy_without_a_warning(tmp_path):
-    result = run_manage(
-        tmp_path,
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="0",
-        SECRET_KEY=STRONG_KEY,
-        ALLOWED_HOSTS="shop.example.com",
-    )
+    result = check_deploy(tmp_path, STRONG_KEY)
 
     assert result.returncode == 0, output(result)
     assert "System check identified no issues" in result.stdout
@@ -84,16 +94,7 @@ def test_production_settings_pass_check_deploy_without_a_warning(tmp_path):
 
 def test_a_weak_secret_key_fails_check_deploy(tmp_path):
     """The check above is not vacuous: check --deploy does look at these settings."""
-    result = run_manage(
-        tmp_path,
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="0",
-        SECRET_KEY="short",
-        ALLOWED_HOSTS="shop.example.com",
-    )
+    result = check_deploy(tmp_path, "short")
 
     assert result.returncode != 0
     assert "security.W009" in output(result)
@@ -118,21 +119,13 @@ def test_embedded_default_is_sqlite_under_var_and_a_local_memory_cache(tmp_path)
         "'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG, "
         "'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'hosts': settings.ALLOWED_HOSTS}))"
     )
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "1",
-        "DATABASE_URL": "",  # empty means "not set": the embedded default
-    }
-
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_python(
+        tmp_path,
+        "-c",
+        script,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="1",
+        DATABASE_URL="",  # empty means "not set": the embedded default
     )
 
     assert result.returncode == 0, result.stderr

@@ -2,8 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from shop.models import Category
-from tests.factories import BrandFactory, ProductFactory
+from tests.factories import BrandFactory, ProductFactory, category_tree, products_from_rows
 from tests.shop.api.helpers import PRODUCTS_URL, FakePersonalizer
 
 
@@ -11,32 +10,20 @@ from tests.shop.api.helpers import PRODUCTS_URL, FakePersonalizer
 def catalogue():
     """Beauty > Lipstick and Hair; RED-1 and MATTE-1 (sold out) lipsticks, a shampoo
     without brand or price, and an inactive lipstick GONE-1."""
-    beauty = Category.objects.create(name="Beauty", slug="beauty")
-    lipstick = Category.objects.create(name="Lipstick", parent=beauty, slug="lipstick")
-    hair = Category.objects.create(name="Hair", slug="hair")
-    glow = BrandFactory(name="Glowco", slug="glowco")
-    acme = BrandFactory(name="Acme", slug="acme")
-    rows = {  # name: (sku, title, category, brand, price, stock)
-        "red": ("RED-1", "Red velvet lipstick", lipstick, glow, Decimal("10.00"), 5),
-        "matte": ("MATTE-1", "Matte lipstick", lipstick, acme, Decimal("20.00"), 0),
-        "shampoo": ("SHAMPOO-1", "Shampoo", hair, None, None, 1),
-    }
-    products = {
-        name: ProductFactory(
-            sku=sku,
-            title=title,
-            category=category,
-            brand=brand,
-            price=price,
-            currency="EUR" if price else "",
-            stock=stock,
-        )
-        for name, (sku, title, category, brand, price, stock) in rows.items()
-    }
+    categories = category_tree("Beauty > Lipstick", "Hair")
+    lipstick, hair = categories["lipstick"], categories["hair"]
+    glow, acme = (BrandFactory(name=name, slug=name.lower()) for name in ("Glowco", "Acme"))
+    products = products_from_rows(
+        "sku title category brand price currency stock",
+        {
+            "red": ("RED-1", "Red velvet lipstick", lipstick, glow, Decimal("10.00"), "EUR", 5),
+            "matte": ("MATTE-1", "Matte lipstick", lipstick, acme, Decimal("20.00"), "EUR", 0),
+            "shampoo": ("SHAMPOO-1", "Shampoo", hair, None, None, "", 1),
+        },
+    )
     products["gone"] = ProductFactory(
         sku="GONE-1", title="Gone lipstick", category=lipstick, brand=glow, is_active=False
     )
-    categories = {"beauty": beauty, "lipstick": lipstick, "hair": hair}
     return {**categories, "glow": glow, "acme": acme, **products}
 
 
