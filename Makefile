@@ -37,6 +37,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python tools/code_shape.py
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -1,9 +1,7 @@
 """What every API v1 view shares: session authentication and CSRF, throttles (fixed
-windows, fail open), the OpenAPI schema, and the shop-only imports."""
+windows, fail open) and the OpenAPI schema."""
 
-import ast
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -107,16 +105,3 @@ def test_schema_endpoint_serves_the_v1_paths(client):
 
     assert response.status_code == 200
     assert "/api/v1/search/" in json.loads(response.content)["paths"]
-
-
-def test_the_api_never_imports_the_recommender():
-    api_dir = Path(api_base.__file__).parent
-    for source in api_dir.glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            assert not any(n.split(".")[0] == "recommender" for n in names), source
