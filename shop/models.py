@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from shop.text import normalize_query
+
 
 class Category(models.Model):
     """A node of the category tree; ``path`` is the materialized path of names."""
@@ -145,15 +147,13 @@ class Event(models.Model):
     Indexes, and the plans Postgres 15 picks with them (EXPLAIN ANALYZE on the 500,000
     events of bench/ingest.py):
     - ``event_user_time_idx`` (user, occurred_at) WHERE user IS NOT NULL - a shopper's
-      history: ``Bitmap Index Scan on event_user_time_idx (Index Cond: (user_id = 4242))``,
-      0.24 ms for 11 rows.
+      history: ``Bitmap Index Scan on event_user_time_idx (Index Cond: (user_id = 4242))``.
     - ``event_session_time_idx`` (session_id, occurred_at) WHERE session_id <> '' - an
-      anonymous session's history: ``Index Scan Backward using event_session_time_idx``,
-      0.06 ms. Both are partial: imports of one kind skip the other's entries.
+      anonymous session's history: ``Index Scan Backward using event_session_time_idx``.
+      Both are partial: imports of one kind skip the other's entries.
     - ``event_time_idx`` (occurred_at, id) - the time-ordered export, keyset-paginated
       (``WHERE (occurred_at, id) > (...) ORDER BY occurred_at, id LIMIT 10000``):
-      ``Index Scan using event_time_idx``, 4.5 ms per 10,000-row chunk; also the trending
-      window.
+      ``Index Scan using event_time_idx``; also the trending window.
     - ``event_product_type_idx`` (product, event_type) - popularity and co-occurrence.
     """
 
@@ -237,7 +237,7 @@ class SearchRuleAction(models.TextChoices):
 class SearchRule(models.Model):
     """A staff rule for one query: pin a product to the top, boost it, or ban it.
 
-    ``query`` is stored normalized (see ``shop.search.normalize_query``): lower-case words
+    ``query`` is stored normalized (see ``shop.text.normalize_query``): lower-case words
     joined by single spaces, so "Sanding  Rolls" and "sanding rolls" share their rules.
     Pins and boosts only reorder products that the query and filters already match; a ban
     removes the product from the results, the total and the facets.
@@ -269,8 +269,6 @@ class SearchRule(models.Model):
         return f"{self.get_action_display()} {self.product_id} for “{self.query}”"
 
     def save(self, *args, **kwargs):
-        from shop.search import normalize_query
-
         self.query = normalize_query(self.query)
         super().save(*args, **kwargs)
 
