@@ -53,20 +53,11 @@ def cache_incr(key: str) -> int | None:
 
 def cache_count(key: str, *, timeout: int, backend=cache) -> int | None:
     """Add one to a counter that expires ``timeout`` seconds after its last count
-    (created at 1) and return the new count; None when the cache failed.
-
-    On django-redis: ``INCR`` and ``EXPIRE`` pipelined, one round trip (its own ``incr``
-    runs a Lua script per call: ~5% of a search's CPU in the API throttle, py-spy).
-    """
+    (created at 1) and return the new count; None when the cache failed."""
     client = getattr(backend, "client", None)
     try:
         if type(client) is DefaultClient:
-            name = client.make_key(key)
-            pipe = client.get_client(write=True).pipeline(transaction=False)
-            pipe.incr(name)
-            pipe.expire(name, timeout)
-            count, _ = pipe.execute()
-            return int(count)
+            return _redis_count(client, key, timeout)
         try:
             return backend.incr(key)
         except ValueError:  # the first count (or the counter was evicted)
@@ -74,6 +65,17 @@ def cache_count(key: str, *, timeout: int, backend=cache) -> int | None:
     except Exception as error:
         logger.warning("Cache count failed for %s (%s)", key, error)
         return None
+
+
+def _redis_count(client: DefaultClient, key: str, timeout: int) -> int:
+    """``INCR`` and ``EXPIRE`` pipelined: one round trip, where django-redis's own
+    ``incr`` runs a Lua script per call."""
+    name = client.make_key(key)
+    pipe = client.get_client(write=True).pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, timeout)
+    count, _ = pipe.execute()
+    return int(count)
 
 
 def cache_delete_many(keys: list[str]) -> None:

@@ -45,35 +45,43 @@ def trending_products(*, limit: int) -> list[tuple[int, int]]:
     cached = cache_get(key)
     if cached is not None:
         return cached
-    latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
-    rows: list[tuple[int, int]] = []
-    if latest is not None:
-        weighted = sum(
-            (Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items()),
-        )
-        rows = list(
-            Event.objects.filter(
-                occurred_at__gte=latest - TRENDING_WINDOW,
-                product__isnull=False,
-                product__is_active=True,
-                event_type__in=list(EVENT_WEIGHTS),
-            )
-            .values("product")
-            .annotate(score=weighted)
-            .order_by("-score", "product")
-            .values_list("product", "score")[:limit]
-        )
+    rows = _trending_in_window(limit=limit)
     if len(rows) < limit:
-        seen = {pid for pid, _ in rows}
-        for pid, pop in (
-            Product.objects.filter(is_active=True)
-            .order_by("-popularity", "pk")
-            .values_list("pk", "popularity")[: limit + len(seen)]
-        ):
-            if pid not in seen and len(rows) < limit:
-                rows.append((pid, pop))
+        rows += _most_popular(limit=limit - len(rows), excluding={pid for pid, _ in rows})
     cache_set(key, rows, TRENDING_CACHE_SECONDS)
     return rows
+
+
+def _trending_in_window(*, limit: int) -> list[tuple[int, int]]:
+    """(product id, weighted interactions) in the window ending at the newest event."""
+    latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
+    if latest is None:
+        return []
+    weighted = sum(
+        (Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items()),
+    )
+    return list(
+        Event.objects.filter(
+            occurred_at__gte=latest - TRENDING_WINDOW,
+            product__isnull=False,
+            product__is_active=True,
+            event_type__in=list(EVENT_WEIGHTS),
+        )
+        .values("product")
+        .annotate(score=weighted)
+        .order_by("-score", "product")
+        .values_list("product", "score")[:limit]
+    )
+
+
+def _most_popular(*, limit: int, excluding: set[int]) -> list[tuple[int, int]]:
+    """(product id, popularity) of the most popular active products not excluded."""
+    rows = (
+        Product.objects.filter(is_active=True)
+        .order_by("-popularity", "pk")
+        .values_list("pk", "popularity")[: limit + len(excluding)]
+    )
+    return [(pid, pop) for pid, pop in rows if pid not in excluding][:limit]
 
 
 def shopper_events(*, shopper: Shopper):

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -29,21 +28,14 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.versioning import NamespaceVersioning
 from rest_framework.views import APIView
 
-from shop.api.serializers import (
-    FieldErrorsSerializer,
-)
+from shop.api.serializers import FieldErrorsSerializer
 from shop.caching import cache_count
-from shop.models import Product
-from shop.personalization import ScoredItem
-from shop.selectors import products_in_order
 
 logger = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1
 # The event source of everything the app sends or causes.
 APP_SOURCE = "app"
 MAX_FILTER_IDS = 50
-DEFAULT_RECOMMENDATIONS = 10
-MAX_RECOMMENDATIONS = 50
 
 
 class V1Versioning(NamespaceVersioning):
@@ -125,13 +117,16 @@ def bad_request(field: str, reason: str) -> ValidationError:
     return ValidationError({"errors": {field: reason}})
 
 
+def _is_id_sized_number(raw: str) -> bool:
+    """ASCII digits only (no sign, no Unicode digits), at most ten of them."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 10
+
+
 def int_param(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not (
-        minimum <= int(raw) <= maximum
-    ):
+    if not (_is_id_sized_number(raw) and minimum <= int(raw) <= maximum):
         raise bad_request(name, f"must be a whole number from {minimum} to {maximum}")
     return int(raw)
 
@@ -144,9 +139,7 @@ def id_list_param(request: Request, name: str) -> list[int]:
             part = part.strip()
             if not part:
                 continue
-            if not (part.isascii() and part.isdigit() and len(part) <= 10) or not (
-                1 <= int(part) <= MAX_ID
-            ):
+            if not (_is_id_sized_number(part) and 1 <= int(part) <= MAX_ID):
                 raise bad_request(name, f"{part[:40]!r} is not an id")
             ids.append(int(part))
     ids = list(dict.fromkeys(ids))
@@ -155,25 +148,4 @@ def id_list_param(request: Request, name: str) -> list[int]:
     return ids
 
 
-def scored_products(items: list[ScoredItem]) -> list[Product]:
-    """Active products for scored items, in order, each once, with score and reason set
-    (one query). A plugged-in personalizer may name inactive products; never show those."""
-    ids = list(dict.fromkeys(i.product_id for i in items))
-    products = {p.pk: p for p in products_in_order(product_ids=ids) if p.is_active}
-    result = []
-    for item in items:
-        product = products.pop(item.product_id, None)
-        if product is None:
-            continue
-        product.score = item.score
-        product.reason = item.reason
-        result.append(product)
-    return result
-
-
-LIMIT_RECOMMENDATIONS = OpenApiParameter(
-    "limit",
-    OpenApiTypes.INT,
-    description=f"How many products, 1 to {MAX_RECOMMENDATIONS} (default {DEFAULT_RECOMMENDATIONS}).",
-)
 BAD_PARAMETERS = OpenApiResponse(FieldErrorsSerializer, description="An invalid parameter.")
