@@ -60,7 +60,7 @@ def main() -> None:
 
     from recommender import services, serving, tasks
     from recommender.models import ModelVersion
-    from shop.importers import insert_events
+    from shop.events.writer import event_rows_insert
     from shop.models import Category, Product
 
     rng = random.Random(3)
@@ -109,7 +109,7 @@ def main() -> None:
                 )
             )
     for i in range(0, len(rows), 20000):
-        insert_events(rows[i : i + 20000])
+        event_rows_insert(rows=rows[i : i + 20000])
     print(
         f"{vendor}: {len(product_ids):,} products, {len(user_ids):,} shoppers, {len(rows):,} events"
     )

@@ -137,7 +137,7 @@ CATEGORY_TOPS = [
 def build_data(*, products: int, users: int, rng: random.Random) -> dict:
     from django.contrib.auth import get_user_model
 
-    from shop.importers import insert_events
+    from shop.events.writer import event_rows_insert
     from shop.models import Brand, Category, Product, ShopperProfile
 
     leaves = []
@@ -213,7 +213,7 @@ def build_data(*, products: int, users: int, rng: random.Random) -> dict:
                 )
             )
     for i in range(0, len(rows), 20000):
-        insert_events(rows[i : i + 20000])
+        event_rows_insert(rows=rows[i : i + 20000])
     # Half of the shoppers opted out: they get the lexical-only order.
     opted_out = user_ids[1::2]
     ShopperProfile.objects.bulk_create(

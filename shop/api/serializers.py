@@ -2,7 +2,7 @@
 
 Reading serializers only shape responses. The event batch serializers describe the
 request for the OpenAPI schema; the rows themselves are validated by
-``shop.importers.parse_event``, the same rules as the file importers.
+``shop.events.validation.parse_event``, the same rules as the file importers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from shop.importers import MAX_EVENT_ID, MAX_QUERY, MAX_SESSION, MAX_SKU, MAX_USERNAME
+from shop.events.validation import (
+    MAX_EVENT_ID,
+    MAX_QUERY,
+    MAX_SESSION,
+    MAX_SKU,
+    MAX_SOURCE,
+    MAX_USERNAME,
+)
 from shop.models import Brand, Category, Event, EventType, Product
 
 # --------------------------------------------------------------------------- catalogue
@@ -66,9 +73,9 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, product: Product) -> dict:
-        """The declared fields, built directly: DRF's field-by-field walk spent ~2 ms on a
-        page of 24 products (py-spy, bench.search_load). Tests check that the output is
-        identical to the generic one."""
+        """The declared fields, built directly: DRF's field-by-field walk was a large share
+        of a search's CPU (bench.search_load). Tests check that the output is identical to
+        the generic one."""
         category, brand = product.category, product.brand
         price = product.price
         return {
@@ -89,10 +96,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, product: Product) -> str:
-        # One reverse() per response, not per product: a page of 24 spent ~1.3 ms in
-        # URL resolution (pyinstrument, bench.search_load catalogue).
-        # The path is resolved once per process and API version, the absolute URL once
-        # per response (django's reverse() cost ~40 us per call).
+        # URL resolution per product showed in the search load benchmark: the path is
+        # resolved once per process and API version, the absolute URL once per response.
         template = self.context.get(_URL_TEMPLATE)
         if template is None:
             request = self.context.get("request")
@@ -177,9 +182,9 @@ class SearchResponseSerializer(serializers.Serializer):
     facets = FacetsSerializer()
 
     def to_representation(self, payload: dict) -> dict:
-        """The declared fields, built directly (as ProductSerializer does): DRF's walk
-        over 24 results and ~40 facet values cost ~0.8 ms per search (bench.search_load
-        catalogue). Tests check that the output is identical to the generic one."""
+        """The declared fields, built directly (as ProductSerializer does) rather than by
+        DRF's walk over every result and facet value. Tests check that the output is
+        identical to the generic one."""
         product = ScoredProductSerializer(context=self.context)
         event_id = payload["search_event_id"]
         facets = payload["facets"]
@@ -268,7 +273,7 @@ class EventInSerializer(serializers.Serializer):
     )
     source = serializers.CharField(
         required=False,
-        max_length=32,
+        max_length=MAX_SOURCE,
         help_text="Only staff or holders of shop.add_event may set it (default: app).",
     )
 

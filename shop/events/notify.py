@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import transaction
 
@@ -13,7 +14,15 @@ from shop.signals import events_recorded
 logger = logging.getLogger(__name__)
 
 
-def events_recorded_notify(*, events: Iterable[Event]) -> None:
+class RecordedEvent(NamedTuple):
+    """What events_recorded_notify reads of an event (an Event has the same fields)."""
+
+    user_id: int | None
+    session_id: str
+    event_type: str
+
+
+def events_recorded_notify(*, events: Iterable[Event | RecordedEvent]) -> None:
     """Tell listeners (the recommender's real-time refresh) once the events are committed."""
     events = list(events)
     user_ids = {e.user_id for e in events if e.user_id}

@@ -1,38 +1,38 @@
-"""Product.popularity: the sum of its events' weights (shop.selectors.EVENT_WEIGHTS)."""
+"""Product.popularity: every newly stored event adds its type's weight
+(shop.selectors.EVENT_WEIGHTS) once, with F() expressions, in the writer's transaction
+where there is one. Duplicates add nothing: only rows actually inserted are counted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 
-from django.db.models import Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 
-from shop.models import Event, Product
+from shop.models import Product
 from shop.selectors import EVENT_WEIGHTS
 
 PRODUCT_CHUNK = 5000
 
 
-def product_popularity_refresh(*, product_ids: Iterable[int] | None = None) -> int:
-    """Recompute Product.popularity from the event log (all products, or the given ones).
+def popularity_weights(events: Iterable[tuple[int | None, str]]) -> Counter[int]:
+    """(product id, event type) pairs to the weight each product gains."""
+    weights: Counter[int] = Counter()
+    for product_id, event_type in events:
+        weight = EVENT_WEIGHTS.get(event_type, 0)
+        if product_id and weight:
+            weights[product_id] += weight
+    return weights
 
-    One correlated UPDATE per chunk of products; each subquery reads the
-    (product, event_type) index, so the cost follows the events of those products.
-    """
-    weighted = sum(Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items())
-    per_product = (
-        Event.objects.filter(product=OuterRef("pk"))
-        .values("product")
-        .annotate(score=weighted)
-        .values("score")
-    )
-    expression = Coalesce(Subquery(per_product), Value(0))
-    if product_ids is None:
-        return Product.objects.update(popularity=expression)
-    ids = sorted(set(product_ids))
-    updated = 0
-    for i in range(0, len(ids), PRODUCT_CHUNK):
-        updated += Product.objects.filter(pk__in=ids[i : i + PRODUCT_CHUNK]).update(
-            popularity=expression
-        )
-    return updated
+
+def product_popularity_add(*, weights: Mapping[int, int]) -> None:
+    """Add each product's weight to its popularity: one UPDATE per distinct weight."""
+    by_weight: dict[int, list[int]] = defaultdict(list)
+    for product_id, weight in weights.items():
+        if weight:
+            by_weight[weight].append(product_id)
+    for weight, product_ids in sorted(by_weight.items()):
+        for i in range(0, len(product_ids), PRODUCT_CHUNK):
+            Product.objects.filter(pk__in=product_ids[i : i + PRODUCT_CHUNK]).update(
+                popularity=F("popularity") + weight
+            )

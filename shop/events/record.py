@@ -3,35 +3,38 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 import orjson
 import psycopg
 from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from shop.events.notify import events_recorded_notify
-from shop.models import Event, Product
-from shop.selectors import EVENT_WEIGHTS
+from shop.events.popularity import popularity_weights, product_popularity_add
+from shop.events.writer import ASYNC_COMMIT
+from shop.models import Event
 from shop.shoppers import Shopper
 
-# Commit this transaction without waiting for the WAL flush (behaviour logs only).
-ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 # The columns an event INSERT writes (its id comes back from RETURNING).
-_EVENT_INSERT_FIELDS = [f for f in Event._meta.local_concrete_fields if not f.primary_key]
-_EVENT_CONTEXT_FIELD = Event._meta.get_field("context")
+_INSERT_FIELDS = [f for f in Event._meta.local_concrete_fields if not f.primary_key]
+_CONTEXT_FIELD = Event._meta.get_field("context")
 
 
-def _context_json(value) -> bytes:
-    # As json.dumps (non-string keys become strings), but NaN becomes null, not an error.
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+def _one_round_trip_insert() -> str:
+    """Postgres: ``SET LOCAL ...; INSERT ... RETURNING id``, spelled out once from the
+    model's columns (compiling an INSERT for every search cost ~0.3 ms of its CPU;
+    see ce504e7)."""
+    columns = ", ".join(f'"{field.column}"' for field in _INSERT_FIELDS)
+    values = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    return (
+        f'{ASYNC_COMMIT}; INSERT INTO "{Event._meta.db_table}" ({columns})'
+        f' VALUES ({values}) RETURNING "{Event._meta.pk.column}"'
+    )
 
 
-# The one-statement event INSERT per database alias, compiled on first use: compiling it
-# for every search cost ~0.3 ms of CPU (line_profiler, bench.search_load catalogue).
-_event_insert_statements: dict[str, str] = {}
+_ONE_ROUND_TRIP_INSERT = _one_round_trip_insert()
 
 
 def event_record(
@@ -67,17 +70,20 @@ def event_record(
         client_event_id=uuid.uuid4().hex,
         occurred_at=timezone.now(),
     )
-    weight = EVENT_WEIGHTS.get(event_type, 0) if product_id else 0
-    if weight or not _insert_without_flush_wait(event):
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(ASYNC_COMMIT)
-            event.save(force_insert=True)
-            if weight:
-                Product.objects.filter(pk=product_id).update(popularity=F("popularity") + weight)
+    weights = popularity_weights([(product_id, event_type)])
+    if weights or not _insert_without_flush_wait(event):
+        _save_with_popularity(event, weights)
     events_recorded_notify(events=[event])
     return event
+
+
+def _save_with_popularity(event: Event, weights: Mapping[int, int]) -> None:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(ASYNC_COMMIT)
+        event.save(force_insert=True)
+        product_popularity_add(weights=weights)
 
 
 def _insert_without_flush_wait(event: Event) -> bool:
@@ -96,27 +102,26 @@ def _insert_without_flush_wait(event: Event) -> bool:
     with connection.cursor() as cursor:
         if not isinstance(cursor.cursor, psycopg.ClientCursor):
             return False
-        sql = _event_insert_statements.get(connection.alias)
-        if sql is None:
-            query = InsertQuery(Event)
-            query.insert_values(_EVENT_INSERT_FIELDS, [event])
-            compiler = query.get_compiler(connection=connection)
-            compiler.returning_fields = [Event._meta.pk]
-            [(sql, _)] = compiler.as_sql()
-            sql = _event_insert_statements[connection.alias] = f"{ASYNC_COMMIT}; {sql}"
-        # The values as the INSERT compiler prepares them (pre_save, then for the
-        # database); the statement itself is the same for every event. The context
-        # (~6 KB for a search: each shown product's score components) is encoded by
-        # orjson: 8 us against 85 us for json.dumps.
-        params = [
-            Jsonb(event.context, dumps=_context_json)
-            if field is _EVENT_CONTEXT_FIELD
-            else field.get_db_prep_save(field.pre_save(event, True), connection=connection)
-            for field in _EVENT_INSERT_FIELDS
-        ]
-        cursor.execute(sql, params)
+        cursor.execute(_ONE_ROUND_TRIP_INSERT, _insert_params(event))
         cursor.nextset()
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
     event._state.db = connection.alias
     return True
+
+
+def _insert_params(event: Event) -> list:
+    """The values as Django's INSERT compiler prepares them (pre_save, then for the
+    database); the context (~6 KB for a search: each shown product's score components)
+    encoded by orjson, as json.dumps would (non-string keys become strings) but NaN
+    becomes null instead of an error."""
+    return [
+        Jsonb(event.context, dumps=_context_json)
+        if field is _CONTEXT_FIELD
+        else field.get_db_prep_save(field.pre_save(event, True), connection=connection)
+        for field in _INSERT_FIELDS
+    ]
+
+
+def _context_json(value) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)

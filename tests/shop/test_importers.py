@@ -1,5 +1,6 @@
 """Importers: good rows land, bad rows are reported with file/line/field, re-runs add nothing."""
 
+import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -7,7 +8,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
+from shop.events import writer
+from shop.importers import import_event_rows
 from shop.models import Brand, Category, Event, Product
 from tests.factories import ProductFactory
 
@@ -28,7 +32,6 @@ def write(tmp_path, name, text, encoding="utf-8"):
 
 def run(command, *args, **options):
     """Run a management command; returns (exit ok, stderr text)."""
-    import io
 
     err = io.StringIO()
     out = io.StringIO()
@@ -235,8 +238,6 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_batches_larger_than_one_write_keep_every_row(tmp_path):
-    from shop.importers import import_event_rows
-
     ProductFactory(sku="S1")
     rows = [
         (
@@ -333,8 +334,6 @@ def test_load_demo_is_idempotent():
 @pytest.mark.django_db(transaction=True)
 def test_import_outside_a_transaction_keeps_every_row_and_stays_idempotent():
     """Outside an outer transaction, Postgres writes batches from a background thread."""
-    from shop.importers import import_event_rows
-
     ProductFactory(sku="S1")
     rows = [
         (
@@ -359,10 +358,6 @@ def test_import_outside_a_transaction_keeps_every_row_and_stays_idempotent():
 
 def test_a_key_stored_by_a_concurrent_writer_falls_back_to_on_conflict(monkeypatch):
     """Postgres: if a key appears between the lookup and the COPY, nothing is lost or doubled."""
-    from django.db import connection
-
-    from shop import importers
-
     if connection.vendor != "postgresql":
         pytest.skip("the COPY path is Postgres-only")
     ProductFactory(sku="S1")
@@ -379,10 +374,10 @@ def test_a_key_stored_by_a_concurrent_writer_falls_back_to_on_conflict(monkeypat
         )
         for n in range(10)
     ]
-    importers.import_event_rows(iter(rows[:4]), file_name="gen", on_error=lambda e: None)
+    import_event_rows(iter(rows[:4]), file_name="gen", on_error=lambda e: None)
     monkeypatch.setattr(
-        importers, "_existing_keys_postgres", lambda cursor, events: set()
+        writer, "_stored_keys_postgres", lambda cursor, rows: set()
     )  # the lookup misses them
-    report = importers.import_event_rows(iter(rows), file_name="gen", on_error=lambda e: None)
+    report = import_event_rows(iter(rows), file_name="gen", on_error=lambda e: None)
     assert (report.created, report.duplicates) == (6, 4)
     assert Event.objects.count() == 10

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from shop.api import events as api_events
+from shop.events import batch as events_batch
 from shop.models import Event, EventType, Product
 from shop.signals import events_recorded
 from tests.factories import EventFactory, ProductFactory, UserFactory
@@ -192,7 +193,7 @@ def test_events_bump_popularity_once(client, catalogue):
 def test_new_events_are_announced_to_listeners(client, catalogue, monkeypatch):
     announced = []
     monkeypatch.setattr(
-        api_events, "events_recorded_notify", lambda *, events: announced.append(list(events))
+        events_batch, "events_recorded_notify", lambda *, events: announced.append(list(events))
     )
     user = UserFactory()
     client.force_login(user)
