@@ -55,39 +55,55 @@ def load_dataset(directory: str | Path) -> RawDataset:
     order (timestamps are dropped for a user whose rows do not match).
     """
     path = Path(directory)
-    catalogue, titles, attributes = [], {}, {}
-    if (path / "items.tsv").exists():
-        for row in _rows(path / "items.tsv"):
-            item = _id(row["item_id"])
-            catalogue.append(item)
-            titles[item] = (row.get("title") or "").strip()
-            attributes[item] = (row.get("attribute_ids") or "").split()
-    per_user_times: dict[Any, list[tuple[Any, float]]] = {}
-    if (path / "interactions.tsv").exists():
-        for row in _rows(path / "interactions.tsv"):
-            ts = row.get("timestamp")
-            per_user_times.setdefault(_id(row["user_id"]), []).append(
-                (_id(row["item_id"]), float(ts) if ts not in (None, "") else float("nan"))
-            )
+    catalogue, titles, attributes = _items(path / "items.tsv")
+    per_user_times = _interactions_by_user(path / "interactions.tsv")
     user_ids, item_ids, timestamps = [], [], []
-    have_times = bool(per_user_times)
     for row in _rows(path / "sequences.tsv"):
         user = _id(row["user_id"])
-        seq = [_id(x) for x in (row.get("item_ids_chronological") or "").split()]
-        rows = per_user_times.get(user, [])
-        if len(rows) == len(seq) and all(a == b for (a, _), b in zip(rows, seq, strict=True)):
-            times = [t for _, t in rows]
-        else:
-            times = [float("nan")] * len(seq)
-        user_ids.extend([user] * len(seq))
-        item_ids.extend(seq)
-        timestamps.extend(times)
+        sequence = [_id(x) for x in (row.get("item_ids_chronological") or "").split()]
+        user_ids.extend([user] * len(sequence))
+        item_ids.extend(sequence)
+        timestamps.extend(_sequence_times(sequence, per_user_times.get(user, [])))
     return RawDataset(
         name=path.name,
         user_ids=user_ids,
         item_ids=item_ids,
-        timestamps=timestamps if have_times else None,
+        timestamps=timestamps if per_user_times else None,
         catalogue=catalogue,
         titles=titles,
         attributes=attributes,
     )
+
+
+def _items(path: Path) -> tuple[list[Any], dict[Any, str], dict[Any, list[str]]]:
+    """The catalogue's item ids in file order, their titles and attribute ids."""
+    catalogue, titles, attributes = [], {}, {}
+    if path.exists():
+        for row in _rows(path):
+            item = _id(row["item_id"])
+            catalogue.append(item)
+            titles[item] = (row.get("title") or "").strip()
+            attributes[item] = (row.get("attribute_ids") or "").split()
+    return catalogue, titles, attributes
+
+
+def _interactions_by_user(path: Path) -> dict[Any, list[tuple[Any, float]]]:
+    """Each user's (item, timestamp) rows in file order (NaN for a missing timestamp)."""
+    per_user: dict[Any, list[tuple[Any, float]]] = {}
+    if path.exists():
+        for row in _rows(path):
+            ts = row.get("timestamp")
+            per_user.setdefault(_id(row["user_id"]), []).append(
+                (_id(row["item_id"]), float(ts) if ts not in (None, "") else float("nan"))
+            )
+    return per_user
+
+
+def _sequence_times(sequence: list[Any], interactions: list[tuple[Any, float]]) -> list[float]:
+    """The timestamps of a user's sequence when their interactions match it item for
+    item, else NaN for each event."""
+    if len(interactions) == len(sequence) and all(
+        a == b for (a, _), b in zip(interactions, sequence, strict=True)
+    ):
+        return [t for _, t in interactions]
+    return [float("nan")] * len(sequence)
