@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_worker(env: dict) -> subprocess.Popen:
-    log = open(ROOT / "var" / "bench" / "freshness-worker.log", "w")  # noqa: SIM115 (closed with the process)
+    path = ROOT / "var" / "bench" / "freshness-worker.log"
+    path.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/bench/
+    log = path.open("w")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen(
         [
             sys.executable,

@@ -58,9 +58,11 @@ def main() -> None:
     vendor = _django.setup("refresh")
     from django.contrib.auth import get_user_model
 
-    from recommender import services, serving, tasks
+    from recommender import tasks
     from recommender.models import ModelVersion
-    from shop.events.writer import event_rows_insert
+    from recommender.serving import model as serving
+    from recommender.serving.refresh import user_id_ranges
+    from recommender.training.runs import training_run_create, training_run_execute
     from shop.models import Category, Product
 
     rng = random.Random(3)
@@ -92,38 +94,23 @@ def main() -> None:
         base = rng.randrange(len(product_ids))
         for step in range(rng.randint(5, 15)):
             pid = product_ids[(base + step * 7 + rng.randrange(3)) % len(product_ids)]
-            rows.append(
-                (
-                    uid,
-                    "",
-                    pid,
-                    "view",
-                    None,
-                    "",
-                    None,
-                    {},
-                    "bench",
-                    f"{n}-{step}",
-                    start + timedelta(minutes=n * 20 + step),
-                    now,
-                )
-            )
-    for i in range(0, len(rows), 20000):
-        event_rows_insert(rows=rows[i : i + 20000])
+            occurred_at = start + timedelta(minutes=n * 20 + step)
+            rows.append(_django.view_row(uid, pid, f"{n}-{step}", occurred_at, now))
+    _django.insert_event_rows(rows)
     print(
         f"{vendor}: {len(product_ids):,} products, {len(user_ids):,} shoppers, {len(rows):,} events"
     )
 
-    run = services.training_run_create(
+    run = training_run_create(
         parameters={"max_epochs": 1, "max_train_seconds": 120, "dim": 64, "activate": "never"}
     )
     t0 = time.perf_counter()
-    version = services.training_run_execute(run_id=run.pk)
+    version = training_run_execute(run_id=run.pk)
     train_seconds = time.perf_counter() - t0
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     serving.reset()
     loaded = serving.active_model()
-    ranges = tasks.user_id_ranges(args.chunk_users)
+    ranges = user_id_ranges(args.chunk_users)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     chunk_seconds = []
     written = 0

@@ -223,10 +223,10 @@ def build_data(*, products: int, users: int, rng: random.Random) -> dict:
 
 
 def train_and_activate() -> dict:
-    from recommender import services
     from recommender.models import ModelVersion
+    from recommender.training.runs import training_run_create, training_run_execute
 
-    run = services.training_run_create(
+    run = training_run_create(
         parameters={
             "max_epochs": 1,
             "max_train_seconds": 90,
@@ -236,7 +236,7 @@ def train_and_activate() -> dict:
         }
     )
     t0 = time.perf_counter()
-    version = services.training_run_execute(run_id=run.pk)
+    version = training_run_execute(run_id=run.pk)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     train_seconds = time.perf_counter() - t0
     # As activation does in production (there through the worker): every shopper's

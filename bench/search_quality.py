@@ -16,7 +16,7 @@ training part), the share of the shopper's history of the same brand and whether
 shopper already bought the product, plus the reciprocal rank among the candidates of
 each personal signal. The blend's
 weights are learned on the validation targets (listwise learning to rank,
-recommender.search_ranking.fit_blend) and evaluated on the test targets. A target the
+recommender.ml.ranking.fit_blend) and evaluated on the test targets. A target the
 retrieval misses counts as rank infinity (reciprocal rank 0) for every ordering.
 
 Data: "J. McAuley et al., Image-based recommendations on styles and substitutes, SIGIR
@@ -91,9 +91,9 @@ FEATURES = (
     *(f"{name}_rr" for name in ("affinity", "similarity", "content", "transitions", "co_bought")),
 )
 RANKED_FEATURES = ("affinity", "similarity", "content", "transitions", "co_bought")
-# The subset RecommenderPersonalizer computes live (see recommender.search_ranking).
+# The subset RecommenderPersonalizer computes live (see recommender.ml.ranking).
 LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
-# As recommender.selectors.SIMILARITY_RECENT_ITEMS (not imported: Django is set up later).
+# As recommender.serving.search.SIMILARITY_RECENT_ITEMS (not imported: Django is set up later).
 SIMILARITY_RECENT_ITEMS = 3
 
 
@@ -232,7 +232,7 @@ def run(
         fit,
         leave_last_out,
     )
-    from recommender.search_ranking import fit_blend
+    from recommender.ml.ranking import fit_blend
 
     t0 = time.perf_counter()
     items, sequences = load(Path(data_dir))

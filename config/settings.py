@@ -149,7 +149,7 @@ SEARCH_LOCAL_CACHE_SECONDS = env.int("SEARCH_LOCAL_CACHE_SECONDS", default=60)
 # front saves a query per request, and its errors count as misses (shop.sessions).
 SESSION_ENGINE = "shop.sessions"
 # Web processes (config/wsgi.py) freeze their long-lived objects out of the garbage
-# collector's full passes, after start-up and after each model load (shop/heap.py).
+# collector's full passes, after start-up and after each model load (config/heap.py).
 GC_FREEZE = env.bool("GC_FREEZE", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,6 +1,3 @@
-from importlib.util import find_spec
-
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -17,7 +14,3 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("", include("shop.urls")),
 ]
-
-# The recommender plugin's pages, when it is installed and has any.
-if "recommender" in settings.INSTALLED_APPS and find_spec("recommender.urls") is not None:
-    urlpatterns.insert(0, path("", include("recommender.urls")))

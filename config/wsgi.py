@@ -1,13 +1,19 @@
 import os
 
+from django.apps import apps
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from config.heap import heap_freeze_enable, heap_freeze_on
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
 if settings.GC_FREEZE:
-    # Long-lived objects out of the collector's sight (shop/heap.py says why).
-    from shop.heap import heap_freeze_enable
-
+    # Long-lived objects out of the collector's sight (config/heap.py says why).
     heap_freeze_enable()
+    if apps.is_installed("recommender"):
+        # The recommender is an optional plugin: its signal exists only when installed.
+        from recommender.signals import model_loaded
+
+        heap_freeze_on(model_loaded)

@@ -10,8 +10,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from recommender import services, serving
 from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+from recommender.serving.model import ArtifactError
+from recommender.tasks import training_run_enqueue
+from recommender.training.runs import training_run_cancel, training_run_create
+from recommender.training.versions import model_version_activate, model_version_rollback
+from shop.models import Product
 
 
 @admin.register(TrainingRun)
@@ -63,7 +67,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected runs", permissions=["change"])
     def cancel_runs(self, request, queryset):
         for run in queryset:
-            services.training_run_cancel(run=run)
+            training_run_cancel(run=run)
         self.message_user(
             request, "Cancellation requested; running runs stop at their next progress report."
         )
@@ -80,8 +84,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def start_view(self, request):
         if not self.has_change_permission(request):
             raise PermissionDenied
-        run = services.training_run_create(parameters={"activate": "if_better"}, user=request.user)
-        services.training_run_enqueue(run=run)
+        run = training_run_create(parameters={"activate": "if_better"}, user=request.user)
+        training_run_enqueue(run=run)
         self.message_user(request, f"Training run {run.pk} queued.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
 
@@ -159,8 +163,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         version = queryset.get()
         try:
-            services.model_version_activate(version=version)
-        except serving.ArtifactError as exc:
+            model_version_activate(version=version)
+        except ArtifactError as exc:
             self.message_user(request, f"Model v{version.pk} refused: {exc}", messages.ERROR)
             return
         self.message_user(
@@ -182,8 +186,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            version = services.model_version_rollback()
-        except serving.ArtifactError as exc:
+            version = model_version_rollback()
+        except ArtifactError as exc:
             self.message_user(request, f"Rollback refused: {exc}", messages.ERROR)
         else:
             if version is None:
@@ -214,8 +218,6 @@ class UserRecommendationAdmin(admin.ModelAdmin):
 
     @admin.display(description="top-K (product, score, reason)")
     def items_table(self, obj):
-        from shop.models import Product
-
         ids = {row[0] for row in obj.items} | {row[2] for row in obj.items if row[2]}
         titles = dict(Product.objects.filter(pk__in=ids).values_list("pk", "title"))
         return format_html(

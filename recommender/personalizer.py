@@ -11,9 +11,14 @@ from collections.abc import Mapping
 import numpy as np
 from django.utils.text import Truncator
 
-from recommender import selectors
+from recommender.ml.ranking import BlendModel, standardize
 from recommender.search_blend import search_blend_current
-from recommender.search_ranking import standardize
+from recommender.serving.recommendations import (
+    Recommendation,
+    recommendations_for_user,
+    similar_items,
+)
+from recommender.serving.search import search_signal_arrays
 from shop.models import Product
 from shop.personalization import (
     MATCHES_YOUR_SEARCH,
@@ -21,13 +26,29 @@ from shop.personalization import (
     Personalizer,
     RankedSearch,
     ScoredItem,
-    rank_search_by_columns,
+    SearchCandidates,
 )
+
+# The features that say something about this shopper (the rest are about the query).
+TASTE_FEATURES = ("affinity", "similarity")
 
 
 def _titles(product_ids) -> dict[int, str]:
     ids = [p for p in set(product_ids) if p]
     return dict(Product.objects.filter(pk__in=ids).values_list("pk", "title")) if ids else {}
+
+
+def _recommended_item(recommendation: Recommendation, titles: dict[int, str]) -> ScoredItem:
+    """A recommendation with its reason: the history product that led to it, if any."""
+    reason_title = titles.get(recommendation.reason_product_id)
+    return ScoredItem(
+        product_id=recommendation.product_id,
+        score=recommendation.score,
+        reason=f"Because you showed interest in “{Truncator(reason_title).chars(60)}”"
+        if reason_title is not None
+        else "Picked for you",
+        components={"model": recommendation.score},
+    )
 
 
 class RecommenderPersonalizer(Personalizer):
@@ -39,7 +60,7 @@ class RecommenderPersonalizer(Personalizer):
     def recommend(self, *, shopper, limit, exclude=()):
         if not shopper.personalize:
             return self.default.recommend(shopper=shopper, limit=limit, exclude=exclude)
-        recs = selectors.recommendations_for_user(
+        recs = recommendations_for_user(
             user_id=shopper.user_id,
             session_id=shopper.session_id,
             limit=limit,
@@ -48,17 +69,7 @@ class RecommenderPersonalizer(Personalizer):
         if not recs:
             return self.default.recommend(shopper=shopper, limit=limit, exclude=exclude)
         titles = _titles(r.reason_product_id for r in recs)
-        items = [
-            ScoredItem(
-                product_id=r.product_id,
-                score=r.score,
-                reason=f"Because you showed interest in “{Truncator(titles[r.reason_product_id]).chars(60)}”"
-                if r.reason_product_id in titles
-                else "Picked for you",
-                components={"model": r.score},
-            )
-            for r in recs
-        ]
+        items = [_recommended_item(r, titles) for r in recs]
         if len(items) < limit:
             seen = {i.product_id for i in items} | set(exclude)
             items += self.default.recommend(shopper=shopper, limit=limit, exclude=list(seen))[
@@ -67,7 +78,7 @@ class RecommenderPersonalizer(Personalizer):
         return items
 
     def similar(self, *, product_id, shopper, limit):
-        recs = selectors.similar_items(product_id=product_id, limit=limit)
+        recs = similar_items(product_id=product_id, limit=limit)
         if not recs:
             return self.default.similar(product_id=product_id, shopper=shopper, limit=limit)
         return [
@@ -80,11 +91,6 @@ class RecommenderPersonalizer(Personalizer):
             for r in recs
         ]
 
-    def rank_search(self, *, shopper, query, candidates):
-        """``rank_search_columns`` for a list of ScoredItems (a candidate's own reason is
-        kept when the blend finds no taste in it)."""
-        return rank_search_by_columns(self, shopper=shopper, query=query, candidates=candidates)
-
     def rank_search_columns(self, *, shopper, query, candidates):
         """Blend of text relevance, the model's affinity and recent-item similarity, and
         popularity, with the weights of the newest SearchBlend (learned from search
@@ -93,52 +99,50 @@ class RecommenderPersonalizer(Personalizer):
         the raw features, which the shop logs with the search for learning to rank.
 
         All in arrays: only the shown page's candidates become ScoredItems
-        (``RankedSearch.item``); building all ~300 cost ~10% of a search's CPU."""
-        if not shopper.personalize or len(candidates) < 2:
-            return self.default.rank_search_columns(
-                shopper=shopper, query=query, candidates=candidates
+        (``RankedSearch.item``)."""
+        signals = None
+        if shopper.personalize and len(candidates) >= 2:
+            signals = search_signal_arrays(
+                user_id=shopper.user_id,
+                session_id=shopper.session_id,
+                product_ids=candidates.product_ids,
             )
-        signals = selectors.search_signal_arrays(
-            user_id=shopper.user_id,
-            session_id=shopper.session_id,
-            product_ids=candidates.product_ids,
-        )
         if signals is None:
             return self.default.rank_search_columns(
                 shopper=shopper, query=query, candidates=candidates
             )
-        columns = {
-            "text": np.asarray(candidates.text, dtype=float),
-            "affinity": signals["affinity"],
-            "popularity": np.log1p(np.asarray(candidates.popularity, dtype=float)),
-            "similarity": signals["similarity"],
-            "bought": signals["bought"],
-        }
-        blend = search_blend_current()
-        features = np.column_stack([columns[name] for name in blend.names])
-        contributions = standardize(features) * blend.weights
-        scores = contributions.sum(axis=1)
-        ids = candidates.product_ids
-        order = np.lexsort((np.asarray(ids), -scores))  # best score first, then product id
-        taste = contributions[:, [name in TASTE_FEATURES for name in blend.names]].sum(axis=1)
-        table = _ComponentTable(blend.names, contributions, features)
-        rows = order.tolist()
-        score_list = scores.tolist()
-
-        def item(position: int) -> ScoredItem:
-            row = rows[position]
-            return ScoredItem(
-                ids[row],
-                score_list[row],
-                "Matches your search and your taste" if taste[row] > 0.5 else MATCHES_YOUR_SEARCH,
-                _RowComponents(table, row),
-            )
-
-        return RankedSearch([ids[r] for r in rows], scores[order].tolist(), item)
+        return _blended(search_blend_current(), candidates, signals)
 
 
-# The features that say something about this shopper (the rest are about the query).
-TASTE_FEATURES = ("affinity", "similarity")
+def _blended(blend: BlendModel, candidates: SearchCandidates, signals: dict) -> RankedSearch:
+    """The candidates ordered by the blend's score (best first, then product id)."""
+    columns = {
+        "text": np.asarray(candidates.text, dtype=float),
+        "affinity": signals["affinity"],
+        "popularity": np.log1p(np.asarray(candidates.popularity, dtype=float)),
+        "similarity": signals["similarity"],
+        "bought": signals["bought"],
+    }
+    features = np.column_stack([columns[name] for name in blend.names])
+    contributions = standardize(features) * blend.weights
+    scores = contributions.sum(axis=1)
+    ids = candidates.product_ids
+    order = np.lexsort((np.asarray(ids), -scores))
+    taste = contributions[:, [name in TASTE_FEATURES for name in blend.names]].sum(axis=1)
+    table = _ComponentTable(blend.names, contributions, features)
+    rows = order.tolist()
+    score_list = scores.tolist()
+
+    def item(position: int) -> ScoredItem:
+        row = rows[position]
+        return ScoredItem(
+            ids[row],
+            score_list[row],
+            "Matches your search and your taste" if taste[row] > 0.5 else MATCHES_YOUR_SEARCH,
+            _RowComponents(table, row),
+        )
+
+    return RankedSearch([ids[r] for r in rows], scores[order].tolist(), item)
 
 
 class _ComponentTable:
@@ -178,5 +182,5 @@ class _RowComponents(Mapping):
         return len(self.table.keys)
 
     def items(self):
-        # One zip instead of a lookup per key (the search log reads every shown one).
+        # One zip instead of a lookup per key: the search log reads every shown one.
         return zip(self.table.keys, self.table.row(self.row), strict=True)

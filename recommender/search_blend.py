@@ -5,7 +5,7 @@ per shown product, the personalizer's raw features (``context["components"]``, k
 ``x_<feature>``); a click (or add-to-cart / purchase) carries the search's event id in
 ``context["search_event_id"]``. Each search with exactly one clicked product among the
 shown ones is a training list with that product as the target; the blend is fitted
-listwise (recommender.search_ranking.fit_blend). Until ``MIN_SEARCHES`` such searches
+listwise (recommender.ml.ranking.fit_blend). Until ``MIN_SEARCHES`` such searches
 exist, the offline-tuned defaults serve.
 """
 
@@ -17,8 +17,8 @@ import time
 import numpy as np
 from django.core.cache import cache
 
+from recommender.ml.ranking import DEFAULT_WEIGHTS, LIVE_FEATURES, BlendModel, fit_blend
 from recommender.models import SearchBlend
-from recommender.search_ranking import DEFAULT_WEIGHTS, LIVE_FEATURES, BlendModel, fit_blend
 from shop.caching import cache_get, cache_set
 from shop.models import Event, EventType
 

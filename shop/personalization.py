@@ -7,6 +7,33 @@ AUTHENTICATION_BACKENDS names auth backends). The shop never imports the recomme
 it loads whatever class the setting names and wraps it in :class:`SafePersonalizer`, so
 an import error or an exception at request time is logged and answered by
 :class:`DefaultPersonalizer` (text relevance, popularity, co-occurrence) instead of a 500.
+
+The interface is :class:`Personalizer`, three methods:
+
+- ``rank_search_columns(*, shopper, query, candidates)``: ``candidates`` is a
+  :class:`SearchCandidates` (columns: product ids, text relevance, popularity; best
+  text match first); the answer is a :class:`RankedSearch` (every candidate's id and
+  score in the new order, and a ScoredItem with reason and components per position,
+  built only for the positions the page shows). Columns, because a search re-ranks
+  hundreds of candidates and shows a page of them;
+- ``recommend(*, shopper, limit, exclude=())`` and ``similar(*, product_id, shopper,
+  limit)``: lists of :class:`ScoredItem`, best first.
+
+A plug-in that would rather rank a list of ScoredItems derives from
+:class:`RankSearchFromList` and implements ``rank_search`` instead::
+
+    class CheapestFirst(RankSearchFromList):
+        name = "cheapest-first"
+
+        def rank_search(self, *, shopper, query, candidates):  # list[ScoredItem]
+            return sorted(candidates, key=lambda item: price_of(item.product_id))
+
+        def recommend(self, *, shopper, limit, exclude=()): ...
+        def similar(self, *, product_id, shopper, limit): ...
+
+(tests/shop/test_personalization.py runs such a plug-in through the shop's search.)
+Every method must be total; the shop still guards it (SafePersonalizer) and shows only
+candidates it retrieved, each once.
 """
 
 from __future__ import annotations
@@ -22,6 +49,12 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from shop.selectors import (
+    co_occurring_products,
+    popular_in_same_category,
+    shopper_purchased_product_ids,
+    trending_products,
+)
 from shop.shoppers import Shopper
 
 logger = logging.getLogger(__name__)
@@ -33,8 +66,8 @@ class ScoredItem:
 
     ``features`` carries facts the shop already fetched with a candidate (its
     ``popularity`` counter), so a personalizer need not query them again. Treat it as
-    read-only: it is not frozen only because a search builds ~600 of them per request
-    and a frozen dataclass costs 2.5x as much to create (0.74 against 0.29 us).
+    read-only: it is not frozen because a search builds hundreds of them per request
+    and a frozen dataclass is markedly slower to create.
     """
 
     product_id: int
@@ -46,7 +79,7 @@ class ScoredItem:
 
 @dataclass(frozen=True)
 class SearchCandidates:
-    """Search candidates as columns, best text match first: the form the shop hands to
+    """Search candidates as columns, best text match first: what the shop hands to
     ``Personalizer.rank_search_columns``. Immutable (one instance serves every search
     of a process that reads the same cached matches)."""
 
@@ -59,22 +92,13 @@ class SearchCandidates:
         return len(self.product_ids)
 
     def items(self) -> list[ScoredItem]:
-        """The candidates as the ScoredItems ``rank_search`` takes."""
+        """The candidates as the ScoredItems ``RankSearchFromList.rank_search`` takes."""
         return [
             ScoredItem(pid, text, "", {}, {"popularity": popularity})
             for pid, text, popularity in zip(
                 self.product_ids, self.text, self.popularity, strict=True
             )
         ]
-
-    @classmethod
-    def from_items(cls, items: Sequence[ScoredItem]) -> SearchCandidates:
-        popularity = candidate_popularity(items)
-        return cls(
-            tuple(i.product_id for i in items),
-            tuple(float(i.components.get("text", i.score)) for i in items),
-            tuple(popularity.get(i.product_id, 0) for i in items),
-        )
 
 
 class RankedSearch:
@@ -106,52 +130,16 @@ class RankedSearch:
 MATCHES_YOUR_SEARCH = "Matches your search"
 
 
-def rank_search_by_columns(
-    personalizer: Personalizer, *, shopper: Shopper, query: str, candidates: Sequence[ScoredItem]
-) -> list[ScoredItem]:
-    """``rank_search`` of a personalizer that ranks in columns: its
-    ``rank_search_columns`` on the items, every ranked item built, and a candidate's own
-    reason kept where the ranking gives only the generic one."""
-    ranked = personalizer.rank_search_columns(
-        shopper=shopper, query=query, candidates=SearchCandidates.from_items(candidates)
-    )
-    reasons = {c.product_id: c.reason for c in candidates if c.reason}
-    items = [ranked.item(n) for n in range(len(ranked))]
-    for item in items:
-        if item.product_id in reasons and item.reason == MATCHES_YOUR_SEARCH:
-            item.reason = reasons[item.product_id]
-    return items
-
-
-def candidate_popularity(candidates: Sequence[ScoredItem]) -> dict[int, int]:
-    """The popularity counter of each candidate: from its features, else the database."""
-    if all("popularity" in c.features for c in candidates):
-        return {c.product_id: int(c.features["popularity"]) for c in candidates}
-    from shop.selectors import product_popularity
-
-    return product_popularity(product_ids=[c.product_id for c in candidates])
-
-
 class Personalizer(ABC):
-    """Interface. Subclasses answer the three questions; every method must be total."""
+    """Interface (the module docstring describes it). Every method must be total."""
 
     name = "base"
 
     @abstractmethod
-    def rank_search(
-        self, *, shopper: Shopper, query: str, candidates: Sequence[ScoredItem]
-    ) -> list[ScoredItem]:
-        """Order search candidates (already scored by text relevance) for ``shopper``."""
-
     def rank_search_columns(
         self, *, shopper: Shopper, query: str, candidates: SearchCandidates
     ) -> RankedSearch:
-        """``rank_search`` on columns, which is what the shop's search calls. This
-        default builds the ScoredItems and calls ``rank_search``; a personalizer that
-        re-ranks hundreds of candidates per search can answer in columns directly."""
-        return RankedSearch.from_items(
-            self.rank_search(shopper=shopper, query=query, candidates=candidates.items())
-        )
+        """Order search candidates (already scored by text relevance) for ``shopper``."""
 
     @abstractmethod
     def recommend(
@@ -164,13 +152,26 @@ class Personalizer(ABC):
         """Products similar to ``product_id``, best first."""
 
 
+class RankSearchFromList(Personalizer):
+    """Adapter for a plug-in that ranks search candidates as a list of ScoredItems: it
+    implements ``rank_search`` and this class answers ``rank_search_columns`` with it."""
+
+    @abstractmethod
+    def rank_search(
+        self, *, shopper: Shopper, query: str, candidates: list[ScoredItem]
+    ) -> list[ScoredItem]:
+        """The candidates (``features`` holds each one's popularity) in a new order."""
+
+    def rank_search_columns(self, *, shopper, query, candidates):
+        return RankedSearch.from_items(
+            self.rank_search(shopper=shopper, query=query, candidates=candidates.items())
+        )
+
+
 class DefaultPersonalizer(Personalizer):
     """Non-personalized answers from the shop's own data."""
 
     name = "default"
-
-    def rank_search(self, *, shopper, query, candidates):
-        return rank_search_by_columns(self, shopper=shopper, query=query, candidates=candidates)
 
     def rank_search_columns(self, *, shopper, query, candidates):
         top = math.log1p(max(candidates.popularity, default=0) or 1)
@@ -192,8 +193,6 @@ class DefaultPersonalizer(Personalizer):
         return RankedSearch([ids[n] for n in order], [scores[n] for n in order], item)
 
     def recommend(self, *, shopper, limit, exclude=()):
-        from shop.selectors import shopper_purchased_product_ids, trending_products
-
         skip = set(exclude) | shopper_purchased_product_ids(shopper=shopper)
         trending = trending_products(limit=limit + len(skip))
         return [
@@ -203,8 +202,6 @@ class DefaultPersonalizer(Personalizer):
         ][:limit]
 
     def similar(self, *, product_id, shopper, limit):
-        from shop.selectors import co_occurring_products, popular_in_same_category
-
         items = [
             ScoredItem(
                 product_id=pid, score=float(n), reason="Shoppers who viewed this also viewed"
@@ -248,64 +245,27 @@ class SafePersonalizer(Personalizer):
                 )
         return getattr(self.fallback, method)(**kwargs)
 
-    def rank_search(self, *, shopper, query, candidates):
-        return self._call("rank_search", shopper=shopper, query=query, candidates=candidates)
-
     def rank_search_columns(self, *, shopper, query, candidates):
+        asked = {"shopper": shopper, "query": query, "candidates": candidates}
         if self.primary is None:
-            return self.fallback.rank_search_columns(
-                shopper=shopper, query=query, candidates=candidates
-            )
-        if _answers_rank_search_only(type(self.primary)):
-            # A personalizer whose own ranking is its rank_search (it implements only
-            # that, or overrides it below an inherited rank_search_columns): the
-            # interface's default asks self.rank_search, so it is asked (and, when it
-            # fails, logged) by that name.
-            return super().rank_search_columns(shopper=shopper, query=query, candidates=candidates)
-        try:
-            ranked = self.primary.rank_search_columns(
-                shopper=shopper, query=query, candidates=candidates
-            )
-        except Exception:
-            logger.exception(
-                "Personalizer %s.rank_search_columns failed; answering with the default",
-                type(self.primary).__name__,
-            )
-            return self.fallback.rank_search_columns(
-                shopper=shopper, query=query, candidates=candidates
-            )
-        return self._guarded(ranked, shopper=shopper, query=query, candidates=candidates)
-
-    def _guarded(self, ranked, *, shopper, query, candidates) -> RankedSearch:
-        """The primary's columnar answer, checked now, and its lazily built items
-        guarded: a malformed answer is replaced by the default's, an item that fails
-        to build is shown with its id and score only; both are logged."""
+            return self.fallback.rank_search_columns(**asked)
         name = type(self.primary).__name__
         try:
-            ids, scores = list(ranked.product_ids), [float(x) for x in ranked.scores]
-            if len(ids) != len(scores):
-                raise ValueError(f"{len(ids)} product ids but {len(scores)} scores")
+            ranked = self.primary.rank_search_columns(**asked)
+        except Exception:
+            logger.exception(
+                "Personalizer %s.rank_search_columns failed; answering with the default", name
+            )
+            return self.fallback.rank_search_columns(**asked)
+        try:
+            ids, scores = _checked_columns(ranked)
         except Exception:
             logger.exception(
                 "Personalizer %s.rank_search_columns answered badly; answering with the default",
                 name,
             )
-            return self.fallback.rank_search_columns(
-                shopper=shopper, query=query, candidates=candidates
-            )
-
-        def item(position: int) -> ScoredItem:
-            # The id and score are the checked columns', whatever the item says.
-            try:
-                built = ranked.item(position)
-                return ScoredItem(
-                    ids[position], scores[position], str(built.reason), built.components
-                )
-            except Exception:
-                logger.exception("Personalizer %s.rank_search_columns item failed", name)
-                return ScoredItem(ids[position], scores[position], MATCHES_YOUR_SEARCH, {})
-
-        return RankedSearch(ids, scores, item)
+            return self.fallback.rank_search_columns(**asked)
+        return RankedSearch(ids, scores, _GuardedItems(ranked, ids, scores, name))
 
     def recommend(self, *, shopper, limit, exclude=()):
         return self._call("recommend", shopper=shopper, limit=limit, exclude=exclude)
@@ -314,18 +274,31 @@ class SafePersonalizer(Personalizer):
         return self._call("similar", product_id=product_id, shopper=shopper, limit=limit)
 
 
-def _answers_rank_search_only(cls: type) -> bool:
-    """Whether a personalizer class's own search ranking is ``rank_search``: the nearest
-    class in its MRO that defines either method defines only ``rank_search`` (or is the
-    interface itself, whose ``rank_search_columns`` calls ``rank_search``)."""
-    for klass in cls.__mro__:
-        if klass is Personalizer:
-            return True
-        if "rank_search_columns" in vars(klass):
-            return False
-        if "rank_search" in vars(klass):
-            return True
-    return True
+def _checked_columns(ranked: RankedSearch) -> tuple[list[int], list[float]]:
+    """A columnar answer's ids and scores as lists of the same length (else an error)."""
+    ids, scores = list(ranked.product_ids), [float(x) for x in ranked.scores]
+    if len(ids) != len(scores):
+        raise ValueError(f"{len(ids)} product ids but {len(scores)} scores")
+    return ids, scores
+
+
+class _GuardedItems:
+    """A plug-in's lazily built items, guarded: the id and score are the checked
+    columns', whatever the item says, and an item that fails to build is shown with
+    its id and score only (logged)."""
+
+    def __init__(self, ranked: RankedSearch, ids: list[int], scores: list[float], name: str):
+        self.ranked, self.ids, self.scores, self.name = ranked, ids, scores, name
+
+    def __call__(self, position: int) -> ScoredItem:
+        try:
+            built = self.ranked.item(position)
+            return ScoredItem(
+                self.ids[position], self.scores[position], str(built.reason), built.components
+            )
+        except Exception:
+            logger.exception("Personalizer %s.rank_search_columns item failed", self.name)
+            return ScoredItem(self.ids[position], self.scores[position], MATCHES_YOUR_SEARCH, {})
 
 
 @lru_cache(maxsize=1)

@@ -7,10 +7,14 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from recommender import serving
+from recommender.models import ModelVersion
+from recommender.serving import model as serving
+from recommender.training.pipeline import train_from_database
 from shop.models import Event, Product
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 # Small enough to train in seconds on a CPU.
 TINY_MODEL = {
@@ -31,8 +35,6 @@ USER_ID_BASE = 800_000
 
 def make_shop(n_products: int = 12, n_users: int = 30) -> list:
     """Products 0..n-1 and shoppers who view them in a cycle (p, p+1, p+2, ...)."""
-    from tests.factories import CategoryFactory, ProductFactory, UserFactory
-
     category = CategoryFactory(name="Things")
     # Fixed ids: the session's model (trained in a rolled-back transaction) knows
     # products by id, so every test must see the same ids.
@@ -81,25 +83,18 @@ def shop_data(db):
 @pytest.fixture(scope="session")
 def trained_artifact(django_db_setup, django_db_blocker, tmp_path_factory):
     """Train one tiny model on the shop data and keep its artifact directory."""
-    from recommender import pipeline
-
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        with transaction.atomic():
-            make_shop()
-            result = pipeline.train_from_database(parameters=TINY_MODEL, log=lambda line: None)
-            path = tmp_path_factory.mktemp("artifact") / "model"
-            result.model.save(path)
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), transaction.atomic():
+        make_shop()
+        result = train_from_database(parameters=TINY_MODEL, log=lambda line: None)
+        path = tmp_path_factory.mktemp("artifact") / "model"
+        result.model.save(path)
+        transaction.set_rollback(True)
     return path
 
 
 @pytest.fixture
 def active_version(shop_data, trained_artifact, tmp_path):
     """An active ModelVersion whose artifact is a copy of the session's tiny model."""
-    from recommender.models import ModelVersion
-
     path = tmp_path / "active-model"
     shutil.copytree(trained_artifact, path)
     version = ModelVersion.objects.create(
@@ -111,6 +106,14 @@ def active_version(shop_data, trained_artifact, tmp_path):
     )
     serving.reset()
     return version
+
+
+@pytest.fixture
+def newer_version(active_version, tmp_path):
+    """A second (inactive) version of the same model, with a better holdout score."""
+    copy = tmp_path / "newer"
+    shutil.copytree(active_version.artifact_path, copy)
+    return ModelVersion.objects.create(artifact_path=str(copy), holdout_ndcg=0.7)
 
 
 @pytest.fixture

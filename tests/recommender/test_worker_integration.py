@@ -1,7 +1,7 @@
 """Through a real Redis broker and a real Celery worker (CI sets REDIS_URL).
 
 On a machine without Redis these tests are skipped; the same paths run eagerly in
-test_pipeline.py.
+the other tests of tests/recommender/.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from recommender import services, serving
 from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+from recommender.serving import model as serving
+from recommender.tasks import training_run_enqueue
+from recommender.training.runs import training_run_create
 from tests.recommender.conftest import TINY_MODEL, make_shop
 
 pytestmark = [
@@ -56,8 +58,8 @@ def worker(transactional_db):
 def test_training_refresh_and_real_time_update_through_a_worker(worker, client):
     users = make_shop()
     serving.reset()
-    run = services.training_run_create(parameters=TINY_MODEL)
-    services.training_run_enqueue(run=run)  # autocommit: sent at once
+    run = training_run_create(parameters=TINY_MODEL)
+    training_run_enqueue(run=run)  # autocommit: sent at once
     wait_for(lambda: TrainingRun.objects.get(pk=run.pk).is_finished, 180, "the training run")
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
@@ -91,8 +93,8 @@ def test_a_second_run_waits_for_the_first(worker):
     blocker = TrainingRun.objects.create(
         status=TrainingRun.Status.RUNNING, heartbeat_at=timezone.now()
     )
-    run = services.training_run_create(parameters=TINY_MODEL)
-    services.training_run_enqueue(run=run)
+    run = training_run_create(parameters=TINY_MODEL)
+    training_run_enqueue(run=run)
     time.sleep(2)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.QUEUED  # retried later, not run in parallel

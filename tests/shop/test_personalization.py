@@ -14,13 +14,16 @@ from django.urls import reverse
 from shop.models import EventType, Product
 from shop.personalization import (
     DefaultPersonalizer,
-    Personalizer,
+    RankedSearch,
+    RankSearchFromList,
     SafePersonalizer,
     ScoredItem,
-    Shopper,
+    SearchCandidates,
     get_personalizer,
 )
+from shop.shoppers import Shopper
 from tests.factories import CategoryFactory, EventFactory, ProductFactory, UserFactory
+from tests.ranking import rank_items, search_candidates
 
 pytestmark = pytest.mark.django_db
 DEFAULT_PATH = "shop.personalization.DefaultPersonalizer"
@@ -36,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 THIS_MODULE = __name__
 
 
-class ExplodingPersonalizer(Personalizer):
+class ExplodingPersonalizer(RankSearchFromList):
     """A personalizer whose every answer is an exception."""
 
     name = "exploding"
@@ -56,8 +59,12 @@ class ExplodingOnInitPersonalizer(DefaultPersonalizer):
         raise RuntimeError("cannot start")
 
 
-class LeastPopularFirstPersonalizer(Personalizer):
-    """A working custom personalizer with answers the default would never give."""
+class LeastPopularFirstPersonalizer(RankSearchFromList):
+    """A working custom personalizer with answers the default would never give.
+
+    The example of a plug-in that ranks search candidates as a list (the module
+    docstring of shop.personalization): test_a_custom_personalizer_reorders_search_results
+    runs it through the shop's search."""
 
     name = "least-popular-first"
 
@@ -91,7 +98,7 @@ class LeastPopularFirstPersonalizer(Personalizer):
         ]
 
 
-class RoguePersonalizer(Personalizer):
+class RoguePersonalizer(RankSearchFromList):
     """Answers with products the pages must not show: inactive ones, ones outside the
     search candidates, and duplicates."""
 
@@ -277,7 +284,7 @@ def test_similar_honours_the_limit(shopper):
     assert len(items) == 3
 
 
-# --- DefaultPersonalizer.rank_search ---------------------------------------------------
+# --- DefaultPersonalizer.rank_search_columns ---------------------------------------------------
 
 
 def test_rank_search_keeps_text_order_and_breaks_ties_by_popularity(shopper, ranked_products):
@@ -290,7 +297,7 @@ def test_rank_search_keeps_text_order_and_breaks_ties_by_popularity(shopper, ran
         ScoredItem(product_id=p[4].pk, score=0.25, components={"text": 0.25}),
     ]
 
-    ranked = DefaultPersonalizer().rank_search(shopper=shopper, query="lip", candidates=candidates)
+    ranked = rank_items(DefaultPersonalizer(), shopper=shopper, query="lip", candidates=candidates)
 
     # The least popular product keeps first place on text; the 0.5-tie goes by popularity.
     assert [i.product_id for i in ranked] == [p[0].pk, p[1].pk, p[3].pk, p[2].pk, p[4].pk]
@@ -300,13 +307,13 @@ def test_rank_search_keeps_text_order_and_breaks_ties_by_popularity(shopper, ran
 def test_rank_search_keeps_every_candidate_once(shopper, ranked_products):
     candidates = [ScoredItem(product_id=p.pk, score=1.0) for p in ranked_products]
 
-    ranked = DefaultPersonalizer().rank_search(shopper=shopper, query="", candidates=candidates)
+    ranked = rank_items(DefaultPersonalizer(), shopper=shopper, query="", candidates=candidates)
 
     assert sorted(i.product_id for i in ranked) == sorted(p.pk for p in ranked_products)
 
 
 def test_rank_search_of_no_candidates_is_empty(shopper):
-    assert DefaultPersonalizer().rank_search(shopper=shopper, query="x", candidates=[]) == []
+    assert rank_items(DefaultPersonalizer(), shopper=shopper, query="x", candidates=[]) == []
 
 
 def test_search_page_orders_equal_matches_by_popularity(client, ranked_products):
@@ -345,7 +352,7 @@ def test_changing_the_setting_loads_the_named_class(settings):
 
 
 def _visit_every_page(client, product):
-    """Home (recommend), search (rank_search) and product page (similar): all 200."""
+    """Home (recommend), search (rank_search_columns) and product page (similar): all 200."""
     home = client.get(reverse("shop:home"))
     found = client.get(reverse("shop:search"), {"q": "lip"})
     detail = client.get(product.get_absolute_url())
@@ -383,7 +390,7 @@ def test_a_personalizer_that_raises_everywhere_falls_back_to_the_default_and_log
     messages = {r.getMessage() for r in failures}
     assert {
         f"Personalizer ExplodingPersonalizer.{method} failed; answering with the default"
-        for method in ("recommend", "rank_search", "similar")
+        for method in ("recommend", "rank_search_columns", "similar")
     } <= messages
     assert all(r.levelno == logging.ERROR and r.exc_info for r in failures)
 
@@ -572,35 +579,24 @@ def test_every_shop_module_imports_with_the_recommender_absent():
 
 
 def test_the_default_columnar_ranking_is_the_item_ranking():
-    from shop.personalization import DefaultPersonalizer, SearchCandidates
-
     items = [
         ScoredItem(7, 0.5, features={"popularity": 3}),
-        ScoredItem(3, 0.9, reason="Pinned by staff", features={"popularity": 0}),
+        ScoredItem(3, 0.9, features={"popularity": 0}),
         ScoredItem(9, 0.5, features={"popularity": 40}),
         ScoredItem(1, 0.5, features={"popularity": 3}),
     ]
-    personalizer = DefaultPersonalizer()
-    ranked = personalizer.rank_search(shopper=Shopper(), query="q", candidates=items)
-    columns = personalizer.rank_search_columns(
-        shopper=Shopper(), query="q", candidates=SearchCandidates.from_items(items)
+    columns = DefaultPersonalizer().rank_search_columns(
+        shopper=Shopper(), query="q", candidates=search_candidates(items)
     )
-    assert [i.product_id for i in ranked] == columns.product_ids == [3, 9, 1, 7]
-    assert [i.score for i in ranked] == columns.scores
-    assert [i.components for i in ranked] == [columns.item(n).components for n in range(4)]
-    assert ranked[0].reason == "Pinned by staff"  # a candidate's own reason is kept
+    built = [columns.item(n) for n in range(len(columns))]
+    assert [i.product_id for i in built] == columns.product_ids == [3, 9, 1, 7]
+    assert [i.score for i in built] == columns.scores
+    assert built[0].components == {"text": 0.9, "popularity": 0.0}
     assert columns.item(1).reason == "Matches your search"
 
 
 def test_a_personalizer_of_items_only_is_asked_through_the_columnar_call():
-    from shop.personalization import (
-        DefaultPersonalizer,
-        Personalizer,
-        SafePersonalizer,
-        SearchCandidates,
-    )
-
-    class Reverse(Personalizer):
+    class Reverse(RankSearchFromList):
         def rank_search(self, *, shopper, query, candidates):
             return [ScoredItem(c.product_id, -n, "Reversed") for n, c in enumerate(candidates)][
                 ::-1
@@ -620,16 +616,44 @@ def test_a_personalizer_of_items_only_is_asked_through_the_columnar_call():
     assert ranked.item(0).reason == "Reversed"
 
 
-def _safe(primary):
-    from shop.personalization import DefaultPersonalizer, SafePersonalizer
+def test_a_list_plugin_is_handed_each_candidates_text_score_and_popularity():
+    seen = []
 
+    class Recorder(RankSearchFromList):
+        def rank_search(self, *, shopper, query, candidates):
+            seen.extend((c.product_id, c.score, dict(c.features)) for c in candidates)
+            return candidates
+
+        def recommend(self, *, shopper, limit, exclude=()):
+            return []
+
+        def similar(self, *, product_id, shopper, limit):
+            return []
+
+    candidates = SearchCandidates((1, 2), (1.0, 0.5), (7, 0))
+    ranked = Recorder().rank_search_columns(shopper=Shopper(), query="q", candidates=candidates)
+    assert seen == [(1, 1.0, {"popularity": 7}), (2, 0.5, {"popularity": 0})]
+    assert (ranked.product_ids, ranked.scores) == ([1, 2], [1.0, 0.5])
+
+
+def test_a_personalizer_that_is_not_of_the_interface_cannot_be_made():
+    class ListOnly(RankSearchFromList):
+        def recommend(self, *, shopper, limit, exclude=()):
+            return []
+
+        def similar(self, *, product_id, shopper, limit):
+            return []
+
+    with pytest.raises(TypeError, match="rank_search"):
+        ListOnly()
+
+
+def _safe(primary):
     return SafePersonalizer(primary, DefaultPersonalizer())
 
 
 def test_a_subclass_that_overrides_only_rank_search_is_asked_by_search():
-    from shop.personalization import DefaultPersonalizer, SearchCandidates
-
-    class Reversed(DefaultPersonalizer):
+    class Reversed(RankSearchFromList, DefaultPersonalizer):
         def rank_search(self, *, shopper, query, candidates):
             return [ScoredItem(c.product_id, 1.0, "Reversed") for c in reversed(candidates)]
 
@@ -642,12 +666,6 @@ def test_a_subclass_that_overrides_only_rank_search_is_asked_by_search():
 
 
 def test_a_malformed_or_failing_columnar_answer_never_breaks_search(caplog):
-    from shop.personalization import (
-        DefaultPersonalizer,
-        RankedSearch,
-        SearchCandidates,
-    )
-
     candidates = SearchCandidates((1, 2, 3), (1.0, 0.5, 0.2), (0, 0, 0))
 
     class ShortScores(DefaultPersonalizer):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.models import RefreshRun
+from recommender.serving.refresh import REFRESH_CHUNK_USERS
 from recommender.tasks import refresh_recommendations
 
 
@@ -10,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--chunk-users", type=int, default=2000)
+        parser.add_argument("--chunk-users", type=int, default=REFRESH_CHUNK_USERS)
 
     def handle(self, *args, **options):
         result = refresh_recommendations.apply(kwargs={"chunk_users": options["chunk_users"]})

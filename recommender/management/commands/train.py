@@ -1,12 +1,58 @@
 import json
 import logging
 import sys
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recommender import services
-from recommender.models import TrainingRun
+from recommender.models import ModelVersion, TrainingRun
+from recommender.tasks import training_run_enqueue
+from recommender.training.pipeline import model_config
+from recommender.training.runs import training_run_create, training_run_execute
+
+
+def parse_parameters(settings: list[str], *, activate: str) -> dict:
+    """The run's parameters from ``--set KEY=VALUE`` options (values read as JSON when
+    they parse, else as strings); CommandError names a malformed or unknown one."""
+    parameters = {"activate": activate}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CommandError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            parameters[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parameters[key] = value
+    try:
+        model_config(parameters)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(str(exc)) from None
+    return parameters
+
+
+@contextmanager
+def epoch_bar(max_epochs: int, *, quiet: bool):
+    """A progress bar of the epochs, updated by the report callback it yields. The
+    per-epoch log lines go to the run's log tail (quiet: not to the console too)."""
+    bar = tqdm(total=max_epochs, desc="training", unit="epoch", file=sys.stderr)
+
+    def show_epoch(report):
+        if report.get("stage") == "epoch":
+            bar.update(1)
+            bar.set_postfix(
+                loss=f"{report.get('loss') or 0:.3f}", val_ndcg=report.get("best_val_ndcg@10")
+            )
+
+    ml_logger = logging.getLogger("recommender")
+    level = ml_logger.level
+    if quiet:
+        ml_logger.setLevel(logging.WARNING)
+    try:
+        yield show_epoch
+    finally:
+        ml_logger.setLevel(level)
+        bar.close()
 
 
 class Command(BaseCommand):
@@ -33,61 +79,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from recommender.models import ModelVersion
-
         if options["if_no_model"] and ModelVersion.objects.filter(is_active=True).exists():
             self.stdout.write(
                 "A model version is active; not training (drop --if-no-model to retrain)."
             )
             return
-        parameters = {"activate": options["activate"]}
-        for item in options["set"]:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise CommandError(f"--set {item!r}: expected KEY=VALUE")
-            try:
-                parameters[key] = json.loads(value)
-            except json.JSONDecodeError:
-                parameters[key] = value
-        from recommender.pipeline import model_config
-
-        try:
-            model_config(parameters)
-        except (ValueError, TypeError) as exc:
-            raise CommandError(str(exc)) from None
-        run = services.training_run_create(parameters=parameters, trigger="command")
+        parameters = parse_parameters(options["set"], activate=options["activate"])
+        run = training_run_create(parameters=parameters, trigger="command")
         if options["run_async"]:
-            services.training_run_enqueue(run=run)
+            training_run_enqueue(run=run)
             self.stdout.write(f"Queued training run {run.pk}; follow it in the admin.")
             return
-        from recommender.pipeline import model_config as config_for
-
-        bar = tqdm(
-            total=config_for(parameters).max_epochs, desc="training", unit="epoch", file=sys.stderr
-        )
-
-        def show_epoch(report):
-            if report.get("stage") == "epoch":
-                bar.update(1)
-                bar.set_postfix(
-                    loss=f"{report.get('loss') or 0:.3f}", val_ndcg=report.get("best_val_ndcg@10")
-                )
-
-        # The bar shows the epochs; the per-epoch log lines go to the run's log tail.
-        ml_logger = logging.getLogger("recommender")
-        level = ml_logger.level
-        if options["verbosity"] < 2:
-            ml_logger.setLevel(logging.WARNING)
-        try:
-            version = services.training_run_execute(run_id=run.pk, on_report=show_epoch)
-        except Exception as exc:
-            raise CommandError(f"training run {run.pk} failed: {exc}") from exc
-        finally:
-            ml_logger.setLevel(level)
-            bar.close()
+        version = self.train_here(run, quiet=options["verbosity"] < 2)
         run.refresh_from_db()
-        if version is None:
-            raise CommandError(f"training run {run.pk} ended {run.status}: {run.error}")
         version.refresh_from_db()
         self.stdout.write(
             self.style.SUCCESS(
@@ -95,3 +99,16 @@ class Command(BaseCommand):
                 f" ({'active' if version.is_active else 'not active'}); run {run.pk} {TrainingRun.Status(run.status).label}"
             )
         )
+
+    def train_here(self, run: TrainingRun, *, quiet: bool) -> ModelVersion:
+        """Run the training in this process, with a progress bar of the epochs."""
+        max_epochs = model_config(run.parameters).max_epochs
+        with epoch_bar(max_epochs, quiet=quiet) as show_epoch:
+            try:
+                version = training_run_execute(run_id=run.pk, on_report=show_epoch)
+            except Exception as exc:
+                raise CommandError(f"training run {run.pk} failed: {exc}") from exc
+        if version is None:
+            run.refresh_from_db()
+            raise CommandError(f"training run {run.pk} ended {run.status}: {run.error}")
+        return version

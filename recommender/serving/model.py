@@ -12,10 +12,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from recommender.ml import TrainedModel
+from recommender.models import ModelVersion
+from recommender.serving.items import ItemMatrix
+from recommender.signals import model_loaded
 from shop.caching import cache_get, cache_set
-from shop.heap import heap_freeze
 
 logger = logging.getLogger(__name__)
 
@@ -30,23 +34,26 @@ class ArtifactError(Exception):
 @dataclass
 class LoadedModel:
     version_id: int
-    model: object  # recommender.ml.TrainedModel
+    model: TrainedModel
+
+    @cached_property
+    def items(self) -> ItemMatrix:
+        """The model's item matrix, built on first use and kept with the model."""
+        return ItemMatrix.of_model(self.model)
 
 
 _lock = threading.Lock()
 _state: dict = {"loaded": None, "checked_at": 0.0, "active_id": None}
 
 
-def load_artifact(path: str | Path):
+def load_artifact(path: str | Path) -> TrainedModel:
     """Load and smoke-test an artifact directory; ArtifactError says what is wrong."""
     directory = Path(path)
     if not directory.is_dir():
         raise ArtifactError(f"artifact directory {directory} does not exist")
     try:
-        from recommender.ml import TrainedModel
-
         model = TrainedModel.load(directory)
-        items, _, _ = model.top_k([[]], 1, exclude_history=False)
+        model.top_k([[]], 1, exclude_history=False)
     except Exception as exc:  # a corrupted file can fail in many ways
         raise ArtifactError(
             f"artifact {directory} cannot be loaded: {type(exc).__name__}: {exc}"
@@ -56,8 +63,6 @@ def load_artifact(path: str | Path):
 
 def active_version_id() -> int | None:
     """The active version's id, from the cache (set on activation) or the database."""
-    from recommender.models import ModelVersion
-
     value = cache_get(ACTIVE_VERSION_KEY)
     if value is not None:
         return value or None
@@ -86,28 +91,33 @@ def active_model() -> LoadedModel | None:
             return None
         if loaded is not None and loaded.version_id == version_id:
             return loaded
-        from recommender.models import ModelVersion
+        if not _load(version_id, serving=loaded):
+            return loaded
+    # Outside the lock and with no reference to the replaced model left here: a
+    # receiver that collects garbage (config.heap) frees the old model's cycles.
+    loaded = None
+    model_loaded.send(sender=LoadedModel, version_id=version_id)
+    return _state["loaded"]
 
-        version = ModelVersion.objects.filter(pk=version_id).first()
-        if version is None:
-            return loaded
-        try:
-            model = load_artifact(version.artifact_path)
-        except ArtifactError:
-            logger.exception(
-                "Cannot load model v%s; still serving %s",
-                version_id,
-                loaded and f"v{loaded.version_id}",
-            )
-            return loaded
-        _state["loaded"] = LoadedModel(version_id=version_id, model=model)
-        logger.info("Serving model v%s", version_id)
-        # The model's objects are long-lived: out of the collector's full passes (in web
-        # processes). The replaced model is garbage by then (no reference left here), so
-        # the collection that precedes the freeze frees its cycles.
-        loaded = model = None
-        heap_freeze()
-        return _state["loaded"]
+
+def _load(version_id: int, *, serving: LoadedModel | None) -> bool:
+    """Load version ``version_id`` as this process's model; False (logged) when its row
+    is gone or its artifact does not load, and the process keeps ``serving``."""
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return False
+    try:
+        model = load_artifact(version.artifact_path)
+    except ArtifactError:
+        logger.exception(
+            "Cannot load model v%s; still serving %s",
+            version_id,
+            serving and f"v{serving.version_id}",
+        )
+        return False
+    _state["loaded"] = LoadedModel(version_id=version_id, model=model)
+    logger.info("Serving model v%s", version_id)
+    return True
 
 
 def reset() -> None:

@@ -1,19 +1,19 @@
-"""Garbage collection in long-running web processes.
+"""Garbage collection in long-running web processes (process tuning, config layer).
 
 CPython's cyclic collector walks every tracked container object of the generation it
-collects. A web worker of this project holds ~400,000 long-lived ones (Django, DRF,
-TensorFlow and the loaded model), and each search allocates ~1,800 short-lived ones, so
-about every 300 requests a full collection walks them all: 240 ms on the benchmark
-machine (measured with ``gc.callbacks`` on the bench.search_load catalogue), a pause
-that the request being served waits out and CPU that every other request loses; all
-collections together cost 1.3 ms per search. ``gc.freeze()`` moves the objects alive at
-that moment to a permanent generation that collections skip: afterwards a full
-collection took 12 ms and all of them 0.7 ms per search.
+collects. A web worker holds hundreds of thousands of long-lived ones (Django, DRF,
+TensorFlow and the loaded model) and each search allocates a couple of thousand
+short-lived ones, so every few hundred requests a full collection walks them all: a
+pause the request being served waits out. ``gc.freeze()`` moves the objects alive at
+that moment to a permanent generation that collections skip (docs/ and the commit
+that introduced it give the figures).
 
 Frozen objects are still freed when their last reference goes; only reference cycles
 among them would stay. So the heap is frozen when the long-lived objects exist (once
-the WSGI application is built, and again after the recommender loads a model), and
-unfrozen and collected first, so that the cycles of a replaced model are collected.
+the WSGI application is built, and again whenever a signal named with
+``heap_freeze_on`` says new ones were made, such as the recommender's
+``model_loaded``), and unfrozen and collected first, so that the cycles of a replaced
+model are collected.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
+
+from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +61,13 @@ def heap_freeze() -> None:
         gc.get_freeze_count(),
         (time.perf_counter() - started) * 1000,
     )
+
+
+def heap_freeze_on(signal: Signal) -> None:
+    """Freeze again (when enabled) each time ``signal`` is sent: a layer below announcing
+    that it made long-lived objects, without knowing of this module."""
+    signal.connect(_freeze_receiver, dispatch_uid="config.heap.freeze")
+
+
+def _freeze_receiver(sender, **kwargs) -> None:
+    heap_freeze()

@@ -1,8 +1,8 @@
 """Learning the search blend: a linear score over per-candidate features, fitted
 listwise (softmax cross-entropy of the clicked/target product among the candidates).
 
-No Django import: the offline benchmark fits it on validation queries, and the
-click-log service (recommender.services.search_blend_learn_from_clicks) fits it on
+Pure NumPy/SciPy: the offline benchmark fits it on validation queries, and the
+click-log service (recommender.search_blend.search_blend_learn_from_clicks) fits it on
 logged searches; RecommenderPersonalizer scores with the weights it stores.
 
 Features are standardised per list (mean 0, unit spread within each query's
@@ -60,6 +60,45 @@ class BlendModel:
         return cls(tuple(names), np.array([float(weights.get(n, 0.0)) for n in names]))
 
 
+class _StackedLists:
+    """Every usable query's standardised candidates in one matrix, with the offsets that
+    segment it back into queries (so the loss is a few vectorised reductions)."""
+
+    def __init__(self, lists, targets, sample_weights) -> None:
+        kept = [(standardize(x), t) for x, t in zip(lists, targets, strict=True) if len(x) > 1]
+        if not kept:
+            raise ValueError("no query with two or more candidates to learn from")
+        self.queries = len(kept)
+        self.query_weights = (
+            np.ones(len(kept))
+            if sample_weights is None
+            else np.asarray(
+                [w for x, w in zip(lists, sample_weights, strict=True) if len(x) > 1], dtype=float
+            )
+        )
+        sizes = np.array([len(x) for x, _ in kept])
+        self.features = np.concatenate([x for x, _ in kept])
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.target_rows = self.offsets + np.array([t for _, t in kept])
+        self.segment = np.repeat(np.arange(len(kept)), sizes)
+
+    def loss_and_grad(self, w: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
+        """Weighted mean softmax cross-entropy of the targets, plus the ridge penalty."""
+        s = self.features @ w
+        top = np.maximum.reduceat(s, self.offsets)
+        e = np.exp(s - top[self.segment])
+        z = np.add.reduceat(e, self.offsets)
+        logz = np.log(z) + top
+        total = self.query_weights.sum()
+        loss = (self.query_weights * (logz - s[self.target_rows])).sum() / total + l2 * w @ w
+        p = e / z[self.segment]
+        expected = np.zeros((self.queries, len(w)))
+        np.add.at(expected, self.segment, p[:, None] * self.features)
+        difference = expected - self.features[self.target_rows]
+        grad = (self.query_weights[:, None] * difference).sum(0) / total
+        return loss, grad + 2 * l2 * w
+
+
 def fit_blend(
     lists: Sequence[np.ndarray],
     targets: Sequence[int],
@@ -80,40 +119,12 @@ def fit_blend(
     Returns:
         The fitted BlendModel; ``info`` holds the queries used and the final loss.
     """
-    kept = [(standardize(x), t) for x, t in zip(lists, targets, strict=True) if len(x) > 1]
-    if not kept:
-        raise ValueError("no query with two or more candidates to learn from")
-    weights_q = (
-        np.ones(len(kept))
-        if sample_weights is None
-        else np.asarray(
-            [w for x, w in zip(lists, sample_weights, strict=True) if len(x) > 1], dtype=float
-        )
+    stacked = _StackedLists(lists, targets, sample_weights)
+    result = minimize(
+        stacked.loss_and_grad, np.zeros(len(names)), args=(l2,), jac=True, method="L-BFGS-B"
     )
-    n_features = len(names)
-    sizes = np.array([len(x) for x, _ in kept])
-    stacked = np.concatenate([x for x, _ in kept])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    target_rows = offsets + np.array([t for _, t in kept])
-    segment = np.repeat(np.arange(len(kept)), sizes)
-    total = weights_q.sum()
-
-    def loss_and_grad(w: np.ndarray):
-        s = stacked @ w
-        top = np.maximum.reduceat(s, offsets)
-        e = np.exp(s - top[segment])
-        z = np.add.reduceat(e, offsets)
-        logz = np.log(z) + top
-        loss = (weights_q * (logz - s[target_rows])).sum() / total + l2 * w @ w
-        p = e / z[segment]
-        expected = np.zeros((len(kept), n_features))
-        np.add.at(expected, segment, p[:, None] * stacked)
-        grad = (weights_q[:, None] * (expected - stacked[target_rows])).sum(0) / total
-        return loss, grad + 2 * l2 * w
-
-    result = minimize(loss_and_grad, np.zeros(n_features), jac=True, method="L-BFGS-B")
     return BlendModel(
         tuple(names),
         result.x,
-        {"queries": len(kept), "loss": float(result.fun), "converged": bool(result.success)},
+        {"queries": stacked.queries, "loss": float(result.fun), "converged": bool(result.success)},
     )

@@ -1,0 +1,177 @@
+"""The refresh: every shopper's top-K, vector and latest products, scored with the active
+model and written to Postgres and the cache (a chunk of user ids at a time, or one
+shopper after a new event)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from recommender.models import RefreshRun, UserRecommendation
+from recommender.serving.histories import histories_for_users, unavailable_product_ids
+from recommender.serving.model import LoadedModel, active_model
+from recommender.serving.recommendations import recs_cache_key, score_histories
+from recommender.serving.shoppers import shopper_state_forget, shopper_vectors
+from shop.models import Event
+
+logger = logging.getLogger(__name__)
+
+TOP_K = 50
+REFRESH_CHUNK_USERS = 2000
+RECS_CACHE_SECONDS = 60 * 60 * 24
+
+# What the refresh stores of a shopper besides the list: their vector (float32 bytes),
+# latest and purchased products, and the newest event id it saw.
+ShopperRow = tuple[bytes, list[int], list[int], int | None]
+
+
+def refresh_pending_key(user_id: int) -> str:
+    """Set while a refresh of the shopper is queued (the receiver debounces with it)."""
+    return f"recommender:refresh-pending:{user_id}"
+
+
+def user_id_ranges(chunk_users: int) -> list[tuple[int, int]]:
+    """Contiguous user-id ranges of about ``chunk_users`` shoppers each."""
+    bounds = get_user_model().objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return []
+    ranges = []
+    start = bounds["low"]
+    while start <= bounds["high"]:
+        ranges.append((start, start + chunk_users - 1))
+        start += chunk_users
+    return ranges
+
+
+def refresh_run_start(*, chunk_users: int) -> tuple[RefreshRun, list[tuple[int, int]]] | None:
+    """A refresh of every shopper with the active model, as user-id ranges to score
+    (none: the run is finished at once); None when no model is active."""
+    loaded = active_model()
+    if loaded is None:
+        logger.info("No active model; nothing to refresh")
+        return None
+    ranges = user_id_ranges(chunk_users)
+    run = RefreshRun.objects.create(model_version_id=loaded.version_id, chunks=len(ranges))
+    if not ranges:
+        refresh_run_finish(refresh_id=run.pk, users=0)
+    return run, ranges
+
+
+def refresh_run_finish(*, refresh_id: int, users: int) -> RefreshRun:
+    refresh = RefreshRun.objects.get(pk=refresh_id)
+    refresh.finished_at = timezone.now()
+    refresh.users = users
+    seconds = max((refresh.finished_at - refresh.started_at).total_seconds(), 1e-6)
+    refresh.users_per_second = users / seconds
+    refresh.save(update_fields=["finished_at", "users", "users_per_second"])
+    logger.info(
+        "Refreshed %s users in %.1f s (%.0f users/s)", users, seconds, refresh.users_per_second
+    )
+    return refresh
+
+
+def user_recommendations_refresh_range(
+    *, version_id: int, first_user_id: int, last_user_id: int
+) -> int:
+    """Top-K of the shoppers with events whose ids are in [first, last]; 0 when
+    ``version_id`` is no longer the active one (its successor's refresh covers them)."""
+    loaded = active_model()
+    if loaded is None or loaded.version_id != version_id:
+        return 0
+    user_ids = list(
+        Event.objects.filter(
+            user_id__gte=first_user_id, user_id__lte=last_user_id, product__isnull=False
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return _refresh_users(loaded, user_ids) if user_ids else 0
+
+
+def user_recommendations_refresh_one(*, user_id: int) -> int:
+    """Re-score one shopper with the active model (after a new event)."""
+    cache.delete(refresh_pending_key(user_id))
+    loaded = active_model()
+    return 0 if loaded is None else _refresh_users(loaded, [user_id])
+
+
+def _refresh_users(loaded: LoadedModel, user_ids: list[int]) -> int:
+    """Top-K, vector and latest products of each shopper with a history, stored."""
+    last_events: dict[int, int] = {}
+    histories = histories_for_users(
+        user_ids, max_len=loaded.model.max_len, last_event_ids=last_events
+    )
+    ordered = [uid for uid in user_ids if histories[uid][0]]
+    if not ordered:
+        return 0
+    scored = [histories[uid] for uid in ordered]
+    rows = score_histories(loaded.model, scored, k=TOP_K, exclude=unavailable_product_ids())
+    vectors, recent, purchased = shopper_vectors(loaded.model, scored)
+    return user_recommendations_store(
+        version_id=loaded.version_id,
+        rows=dict(zip(ordered, rows, strict=True)),
+        states={
+            uid: (vectors[n].tobytes(), recent[n], purchased[n], last_events.get(uid))
+            for n, uid in enumerate(ordered)
+        },
+    )
+
+
+def user_recommendations_store(
+    *,
+    version_id: int,
+    rows: dict[int, list[list]],
+    states: dict[int, ShopperRow] | None = None,
+) -> int:
+    """Write top-K lists (user id -> [[product, score, reason], ...]) to Postgres and the
+    cache, with each shopper's vector, latest and purchased products and newest event id
+    seen (``states``)."""
+    if not rows:
+        return 0
+    _store_rows(version_id, rows, states or {})
+    shopper_state_forget(user_ids=list(rows))  # the next search reads the new row
+    cache.set_many(
+        {
+            recs_cache_key(uid): {"version": version_id, "items": items}
+            for uid, items in rows.items()
+        },
+        RECS_CACHE_SECONDS,
+    )
+    return len(rows)
+
+
+def _store_rows(version_id: int, rows: dict[int, list[list]], states: dict[int, ShopperRow]):
+    now = timezone.now()
+    UserRecommendation.objects.bulk_create(
+        [_row(version_id, uid, items, states.get(uid), now) for uid, items in rows.items()],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=[
+            "model_version",
+            "items",
+            "vector",
+            "recent",
+            "purchased",
+            "last_event_id",
+            "computed_at",
+        ],
+        batch_size=1000,
+    )
+
+
+def _row(version_id, user_id, items, state: ShopperRow | None, now) -> UserRecommendation:
+    vector, recent, purchased, last_event_id = state or (None, [], [], None)
+    return UserRecommendation(
+        user_id=user_id,
+        model_version_id=version_id,
+        items=items,
+        vector=vector,
+        recent=recent,
+        purchased=purchased,
+        last_event_id=last_event_id,
+        computed_at=now,
+    )

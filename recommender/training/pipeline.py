@@ -1,0 +1,141 @@
+"""The Django side of recommender.ml's training: database -> arrays -> a trained model,
+evaluated on a time-ordered holdout against baselines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from recommender.ml import (
+    ItemFeatures,
+    LeaveLastOutSplit,
+    ModelConfig,
+    SequenceData,
+    TrainedModel,
+    Vocabulary,
+    build_item_features,
+    build_sequence_data,
+    fit,
+    leave_last_out,
+)
+from recommender.training.evaluation import holdout_metrics
+from recommender.training.export import (
+    CatalogueArrays,
+    EventArrays,
+    catalogue_export,
+    events_export,
+)
+
+# Parameters of a run that are not model hyperparameters.
+RUN_OPTIONS = ("activate", "include_sessions")
+MIN_EVENTS_TO_TRAIN = 20
+
+
+class NotEnoughData(Exception):
+    pass
+
+
+@dataclass
+class TrainResult:
+    model: TrainedModel
+    config: dict
+    metrics: dict
+    event_count: int
+    user_count: int
+    item_count: int
+    cutoff: datetime | None
+    device: str
+    timings: dict = field(default_factory=dict)
+
+
+def model_config(parameters: dict) -> ModelConfig:
+    """The model's hyperparameters from a run's parameters; ValueError names unknown ones."""
+    unknown = set(parameters) - set(ModelConfig.__dataclass_fields__) - set(RUN_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown training parameter(s): {', '.join(sorted(unknown))}")
+    return ModelConfig.from_dict({k: v for k, v in parameters.items() if k not in RUN_OPTIONS})
+
+
+@contextmanager
+def _timed(timings: dict, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - started, 2)
+
+
+def train_from_database(
+    *,
+    parameters: dict,
+    progress: Callable[[dict], bool] | None = None,
+    log: Callable[[str], None] = print,
+    timings: dict | None = None,
+) -> TrainResult:
+    """Export, split (time-ordered leave-last-out), train, evaluate against baselines.
+
+    ``timings`` (also the result's) receives each stage's seconds."""
+    timings = timings if timings is not None else {}
+    config = model_config(parameters)
+    with _timed(timings, "export"):
+        catalogue = catalogue_export()
+        events = events_export(include_sessions=parameters.get("include_sessions", True))
+    log(
+        f"exported {len(events):,} events and {len(catalogue.product_ids):,} products in {timings['export']} s"
+    )
+    if len(events) < MIN_EVENTS_TO_TRAIN:
+        raise NotEnoughData(
+            f"only {len(events)} events to learn from; at least {MIN_EVENTS_TO_TRAIN} are needed"
+        )
+    with _timed(timings, "prepare"):
+        data, features, split = _prepare(catalogue, events, config)
+    if len(split.users_eval) == 0:
+        raise NotEnoughData("no shopper has 3 or more events; the holdout needs some")
+    log(
+        f"{len(data):,} shoppers, {len(split.users_eval):,} with a holdout; training on {config.to_dict()}"
+    )
+    with _timed(timings, "train"):
+        model = fit(split, features, config, progress=progress)
+    with _timed(timings, "evaluate"):
+        metrics = holdout_metrics(model, split, config)
+    log(_metrics_line(metrics))
+    return TrainResult(
+        model=model,
+        config=config.to_dict(),
+        metrics=metrics,
+        event_count=len(events),
+        user_count=len(data),
+        item_count=len(catalogue.product_ids),
+        cutoff=events.cutoff,
+        device=str(model.metrics.get("device", "")),
+        timings=timings,
+    )
+
+
+def _prepare(
+    catalogue: CatalogueArrays, events: EventArrays, config: ModelConfig
+) -> tuple[SequenceData, ItemFeatures, LeaveLastOutSplit]:
+    """Per-shopper sequences, item side features and the holdout split."""
+    item_vocab = Vocabulary(catalogue.product_ids)
+    data = build_sequence_data(
+        events.actor_keys, events.product_ids, events.timestamps, events.event_types, item_vocab
+    )
+    features = build_item_features(
+        item_vocab,
+        catalogue.titles,
+        catalogue.attributes,
+        catalogue.price_buckets,
+        config.max_title_tokens,
+        config.max_attributes,
+        config.min_token_count,
+    )
+    return data, features, leave_last_out(data)
+
+
+def _metrics_line(metrics: dict) -> str:
+    baselines = metrics["baselines"]
+    return (
+        f"holdout NDCG@10 {metrics['model']['ndcg@10']:.4f} (popularity {baselines['popularity']['ndcg@10']:.4f},"
+        f" item transitions {baselines['item_transitions']['ndcg@10']:.4f})"
+    )
