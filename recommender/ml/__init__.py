@@ -43,9 +43,11 @@ from .data import (
     leave_last_out,
     tokenize,
 )
+from .device import DeviceInfo, configure_device
 from .metrics import evaluate, hit_rate, mrr, ndcg, rank_metrics, ranks_from_scores
 from .scoring import Blend, Recommender, encode_histories
-from .training import DeviceInfo, TrainedModel, configure_device, fit
+from .trained_model import TrainedModel
+from .training import fit
 
 __all__ = [
     "OOV",

@@ -44,38 +44,21 @@ class ItemTower(layers.Layer):
         init = keras.initializers.TruncatedNormal(stddev=0.05, seed=seed)
         self.use_titles, self.use_attributes, self.use_price = use_titles, use_attributes, use_price
         self.id_dropout = id_dropout
-        self.id_embedding = layers.Embedding(
-            n_items,
-            dim,
-            embeddings_initializer=init,
-            name="item_id_embedding",
-            dtype=self.dtype_policy,
+        self.id_embedding = self._embedding(n_items, dim, init, "item_id_embedding")
+        self.token_embedding = self._embedding(max(n_tokens, 2), dim, init, "title_token_embedding")
+        self.attribute_embedding = self._embedding(
+            max(n_attributes, 2), dim, init, "attribute_embedding"
         )
-        self.token_embedding = layers.Embedding(
-            max(n_tokens, 2),
-            dim,
-            embeddings_initializer=init,
-            name="title_token_embedding",
-            dtype=self.dtype_policy,
-        )
-        self.attribute_embedding = layers.Embedding(
-            max(n_attributes, 2),
-            dim,
-            embeddings_initializer=init,
-            name="attribute_embedding",
-            dtype=self.dtype_policy,
-        )
-        self.price_embedding = layers.Embedding(
-            max(n_prices, 1),
-            dim,
-            embeddings_initializer="zeros",
-            name="price_embedding",
-            dtype=self.dtype_policy,
-        )
+        self.price_embedding = self._embedding(max(n_prices, 1), dim, "zeros", "price_embedding")
         # The bag tables are read as matrices (see `_bag_mean`), so build them here.
         self.token_embedding.build((None,))
         self.attribute_embedding.build((None,))
         self.seed_generator = keras.random.SeedGenerator(seed + 7, name="id_dropout_seed")
+
+    def _embedding(self, rows: int, dim: int, initializer: Any, name: str) -> layers.Embedding:
+        return layers.Embedding(
+            rows, dim, embeddings_initializer=initializer, name=name, dtype=self.dtype_policy
+        )
 
     def call(self, ids, tokens, attributes, prices, training=False):
         if training and self.id_dropout > 0:
@@ -121,109 +104,117 @@ class SequentialRecommender(keras.Model):
     item tower (tied input/output embeddings).
     """
 
-    def __init__(self, config: dict[str, Any], sizes: dict[str, int], **kwargs: Any) -> None:
-        cfg = ModelConfig.from_dict(config)
+    def __init__(self, config: ModelConfig, sizes: dict[str, int], **kwargs: Any) -> None:
         policy = kwargs.pop("dtype", None) or (
             "mixed_float16" if sizes.get("mixed_precision") else "float32"
         )
         super().__init__(dtype=policy, **kwargs)
-        self.cfg_dict, self.sizes = dict(config), dict(sizes)
-        self.cfg = cfg
-        d, n_items = cfg.dim, sizes["n_items"]
-        p = self.dtype_policy
-        self.id_table = self.add_weight(
-            shape=(n_items,),
-            dtype="int32",
-            initializer="zeros",
-            trainable=False,
-            name="item_id_table",
-        )
-        # Table widths come from the features actually built (sizes), not the config.
-        self.token_table = self.add_weight(
-            shape=(n_items, sizes.get("title_tokens", cfg.max_title_tokens)),
-            dtype="int32",
-            initializer="zeros",
-            trainable=False,
-            name="item_token_table",
-        )
-        self.attribute_table = self.add_weight(
-            shape=(n_items, sizes.get("attributes", cfg.max_attributes)),
-            dtype="int32",
-            initializer="zeros",
-            trainable=False,
-            name="item_attribute_table",
-        )
-        self.price_table = self.add_weight(
-            shape=(n_items,),
-            dtype="int32",
-            initializer="zeros",
-            trainable=False,
-            name="item_price_table",
-        )
+        self.model_config, self.sizes = config, dict(sizes)
+        self._add_item_tables(config, sizes)
         self.tower = ItemTower(
-            d,
-            n_items,
+            config.dim,
+            sizes["n_items"],
             sizes["n_tokens"],
             sizes["n_attributes"],
             sizes["n_prices"],
-            cfg.use_titles,
-            cfg.use_attributes,
-            cfg.use_price,
-            cfg.id_dropout,
-            cfg.seed,
+            config.use_titles,
+            config.use_attributes,
+            config.use_price,
+            config.id_dropout,
+            config.seed,
             name="item_tower",
-            dtype=p,
+            dtype=self.dtype_policy,
         )
-        init = keras.initializers.TruncatedNormal(stddev=0.05, seed=cfg.seed + 1)
+        self._add_input_embeddings(config, sizes["n_events"])
+        self._add_attention_blocks(config)
+        self.final_norm = layers.LayerNormalization(
+            epsilon=1e-6, name="final_norm", dtype=self.dtype_policy
+        )
+        self.scale = math.sqrt(config.dim)
+
+    def _add_item_tables(self, config: ModelConfig, sizes: dict[str, int]) -> None:
+        """Non-trainable per-item tables: id remap, title tokens, attributes, price bucket."""
+        n_items = sizes["n_items"]
+        self.id_table = self._item_table((n_items,), "item_id_table")
+        # Table widths come from the features actually built (sizes), not the config.
+        self.token_table = self._item_table(
+            (n_items, sizes.get("title_tokens", config.max_title_tokens)), "item_token_table"
+        )
+        self.attribute_table = self._item_table(
+            (n_items, sizes.get("attributes", config.max_attributes)), "item_attribute_table"
+        )
+        self.price_table = self._item_table((n_items,), "item_price_table")
+
+    def _item_table(self, shape: tuple[int, ...], name: str) -> keras.Variable:
+        return self.add_weight(
+            shape=shape, dtype="int32", initializer="zeros", trainable=False, name=name
+        )
+
+    def _add_input_embeddings(self, config: ModelConfig, n_events: int) -> None:
+        """Position, event-type and time-gap embeddings added to each input item vector."""
+        dim, policy = config.dim, self.dtype_policy
+        init = keras.initializers.TruncatedNormal(stddev=0.05, seed=config.seed + 1)
         self.position_embedding = layers.Embedding(
-            cfg.max_len, d, embeddings_initializer=init, name="position_embedding", dtype=p
+            config.max_len,
+            dim,
+            embeddings_initializer=init,
+            name="position_embedding",
+            dtype=policy,
         )
         self.event_embedding = layers.Embedding(
-            max(sizes["n_events"], 2),
-            d,
+            max(n_events, 2),
+            dim,
             embeddings_initializer="zeros",
             name="event_embedding",
-            dtype=p,
+            dtype=policy,
         )
         self.gap_embedding = layers.Embedding(
-            cfg.n_gap_buckets, d, embeddings_initializer="zeros", name="gap_embedding", dtype=p
+            config.n_gap_buckets,
+            dim,
+            embeddings_initializer="zeros",
+            name="gap_embedding",
+            dtype=policy,
         )
         self.input_dropout = layers.Dropout(
-            cfg.dropout, seed=cfg.seed + 2, name="input_dropout", dtype=p
+            config.dropout, seed=config.seed + 2, name="input_dropout", dtype=policy
         )
+
+    def _add_attention_blocks(self, config: ModelConfig) -> None:
+        """Per block: pre-norm causal self-attention, then a pre-norm GELU feed-forward."""
         self.attn_norms, self.attentions, self.attn_dropouts = [], [], []
         self.ffn_norms, self.ffn_in, self.ffn_out, self.ffn_dropouts = [], [], [], []
-        for b in range(cfg.n_blocks):
-            self.attn_norms.append(
-                layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_attention_norm", dtype=p)
+        for block in range(config.n_blocks):
+            self._add_attention_block(config, block)
+
+    def _add_attention_block(self, config: ModelConfig, block: int) -> None:
+        dim, policy, name = config.dim, self.dtype_policy, f"block{block}"
+        self.attn_norms.append(
+            layers.LayerNormalization(epsilon=1e-6, name=f"{name}_attention_norm", dtype=policy)
+        )
+        self.attentions.append(
+            layers.MultiHeadAttention(
+                config.n_heads,
+                dim // config.n_heads,
+                dropout=config.attention_dropout,
+                seed=config.seed + 10 + block,
+                name=f"{name}_attention",
+                dtype=policy,
             )
-            self.attentions.append(
-                layers.MultiHeadAttention(
-                    cfg.n_heads,
-                    d // cfg.n_heads,
-                    dropout=cfg.attention_dropout,
-                    seed=cfg.seed + 10 + b,
-                    name=f"block{b}_attention",
-                    dtype=p,
-                )
-            )
-            self.attn_dropouts.append(
-                layers.Dropout(
-                    cfg.dropout, seed=cfg.seed + 20 + b, name=f"block{b}_attention_dropout", dtype=p
-                )
-            )
-            self.ffn_norms.append(
-                layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_ffn_norm", dtype=p)
-            )
-            self.ffn_in.append(layers.Dense(d, activation="gelu", name=f"block{b}_ffn_in", dtype=p))
-            self.ffn_out.append(layers.Dense(d, name=f"block{b}_ffn_out", dtype=p))
-            self.ffn_dropouts.append(
-                layers.Dropout(
-                    cfg.dropout, seed=cfg.seed + 30 + b, name=f"block{b}_ffn_dropout", dtype=p
-                )
-            )
-        self.final_norm = layers.LayerNormalization(epsilon=1e-6, name="final_norm", dtype=p)
-        self.scale = math.sqrt(d)
+        )
+        self.attn_dropouts.append(self._dropout(config, 20 + block, f"{name}_attention_dropout"))
+        self.ffn_norms.append(
+            layers.LayerNormalization(epsilon=1e-6, name=f"{name}_ffn_norm", dtype=policy)
+        )
+        self.ffn_in.append(
+            layers.Dense(dim, activation="gelu", name=f"{name}_ffn_in", dtype=policy)
+        )
+        self.ffn_out.append(layers.Dense(dim, name=f"{name}_ffn_out", dtype=policy))
+        self.ffn_dropouts.append(self._dropout(config, 30 + block, f"{name}_ffn_dropout"))
+
+    def _dropout(self, config: ModelConfig, seed_offset: int, name: str) -> layers.Dropout:
+        return layers.Dropout(
+            config.dropout, seed=config.seed + seed_offset, name=name, dtype=self.dtype_policy
+        )
 
     def item_vectors(self, training: bool = False) -> tf.Tensor:
         """(n_items, dim) vectors of every catalogue item (rows 0/1: padding/OOV)."""
@@ -243,26 +234,19 @@ class SequentialRecommender(keras.Model):
         With `last_only` the last block computes the most recent position only and
         the result is (users, 1, dim): all that scoring needs, at lower cost.
         """
-        cfg = self.cfg
-        length = tf.shape(items)[1]
-        x = tf.gather(item_vectors, items) * tf.cast(self.scale, item_vectors.dtype)
-        positions = tf.minimum(tf.range(length - 1, -1, -1), cfg.max_len - 1)
-        x = x + self.position_embedding(positions)[None]
-        if cfg.use_events:
-            x = x + self.event_embedding(events)
-        if cfg.use_time_gaps:
-            x = x + self.gap_embedding(gaps)
-        x = self.input_dropout(x, training=training)
+        config = self.model_config
+        x = self._embed_inputs(items, events, gaps, item_vectors, training)
         valid = items > 0
         keep = tf.cast(valid, x.dtype)[..., None]
         x = x * keep
+        length = tf.shape(items)[1]
         causal = tf.linalg.band_part(tf.ones((length, length), tf.bool), -1, 0)
         # Padding keys are masked; the diagonal stays open so padded queries never
         # attend to an empty set (their outputs are zeroed anyway).
         mask = (causal[None] & valid[:, None, :]) | tf.eye(length, dtype=tf.bool)[None]
-        for b in range(cfg.n_blocks):
+        for b in range(config.n_blocks):
             h = self.attn_norms[b](x)
-            if last_only and b == cfg.n_blocks - 1:
+            if last_only and b == config.n_blocks - 1:
                 # Only the last query is needed; keys/values still cover the history.
                 x, keep, mask = x[:, -1:], keep[:, -1:], mask[:, -1:]
                 h = self.attentions[b](h[:, -1:], h, attention_mask=mask, training=training)
@@ -274,6 +258,19 @@ class SequentialRecommender(keras.Model):
             x = (x + self.ffn_dropouts[b](h, training=training)) * keep
         return self.final_norm(x)
 
+    def _embed_inputs(self, items, events, gaps, item_vectors, training: bool):
+        """Scaled item vectors plus position (counted back from the latest), event and gap."""
+        config = self.model_config
+        length = tf.shape(items)[1]
+        x = tf.gather(item_vectors, items) * tf.cast(self.scale, item_vectors.dtype)
+        positions = tf.minimum(tf.range(length - 1, -1, -1), config.max_len - 1)
+        x = x + self.position_embedding(positions)[None]
+        if config.use_events:
+            x = x + self.event_embedding(events)
+        if config.use_time_gaps:
+            x = x + self.gap_embedding(gaps)
+        return self.input_dropout(x, training=training)
+
     def call(self, inputs, training=False):
         """User vectors: the hidden state at the most recent event, (users, dim)."""
         items, events, gaps = inputs
@@ -283,8 +280,19 @@ class SequentialRecommender(keras.Model):
         return hidden[:, -1, :]
 
     def get_config(self) -> dict[str, Any]:
-        return {"config": self.cfg_dict, "sizes": self.sizes, "name": self.name}
+        return {"config": self.model_config.to_dict(), "sizes": self.sizes, "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SequentialRecommender:
-        return cls(**config)
+        values = dict(config)
+        return cls(ModelConfig.from_dict(values.pop("config")), **values)
+
+
+def build_sequential_recommender(
+    config: ModelConfig, sizes: dict[str, Any]
+) -> SequentialRecommender:
+    """A new model with its weights created (by one call on a dummy batch)."""
+    model = SequentialRecommender(config, sizes, name="sequential_recommender")
+    dummy = tf.zeros((1, 2), tf.int32)
+    model((dummy, dummy, dummy), training=False)
+    return model

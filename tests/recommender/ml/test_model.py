@@ -116,7 +116,7 @@ def test_auto_loss_is_full_for_a_small_catalogue_and_sampled_for_a_large_one(
 def test_seen_items_leave_the_softmax_of_later_positions_only(dense):
     import tensorflow as tf
 
-    from recommender.ml.training import _without_seen
+    from recommender.ml.losses import without_seen_items as _without_seen
 
     items = tf.constant([[0, 5, 3, 5], [4, 2, 6, 7]], tf.int32)  # left-padded, row 0 repeats 5
     targets = tf.constant([[0, 3, 5, 6], [2, 6, 7, 4]], tf.int32)
