@@ -6,7 +6,7 @@
 For each (user, target) pair the query is the target's category path (its words,
 lower-cased, de-duplicated, stop words removed). The catalogue is imported into the
 benchmark's own database (bench/_django.py: DATABASE_URL's server, or SQLite) and the
-shop's search service (shop.search.search_products, non-personalized) retrieves up to
+shop's search service (shop.search.service.search_products, non-personalized) retrieves up to
 ``--candidates`` products for the query: that list in its order is the *lexical* order.
 Over the same candidates the benchmark also ranks by plain BM25 (k1 1.2, b 0.75, on the
 product text) and by the *personalized* blend: BM25, the shop's text score, popularity,
@@ -252,7 +252,9 @@ def run(
     from django.test.utils import override_settings
 
     from shop.personalization import get_personalizer
-    from shop.search import MAX_PAGE_SIZE, RERANK_WINDOW, SearchParams, search_products
+    from shop.search.params import MAX_PAGE_SIZE, SearchParams
+    from shop.search.retrieval import RERANK_WINDOW
+    from shop.search.service import search_products
     from shop.shoppers import Shopper
 
     candidates = candidates or RERANK_WINDOW

@@ -141,7 +141,7 @@ else:
 # updates, which send no signal, and per-process caches (no Redis: each process has its
 # own) leave stale.
 SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=600 if REDIS_URL else 60)
-# Each process also keeps the matches it used last (shop.search._LocalMatches): up to
+# Each process also keeps the matches it used last (shop.search.cache.LocalMatches): up to
 # this many bytes of them, each for this many seconds (0 bytes: off).
 SEARCH_LOCAL_CACHE_BYTES = env.int("SEARCH_LOCAL_CACHE_BYTES", default=32 * 2**20)
 SEARCH_LOCAL_CACHE_SECONDS = env.int("SEARCH_LOCAL_CACHE_SECONDS", default=60)

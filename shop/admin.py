@@ -13,7 +13,9 @@ from django.urls import path
 from django.utils.functional import cached_property
 
 from shop.models import Brand, Category, Event, Product, SearchRule, ShopperProfile
-from shop.search import SearchInputError, SearchParams, search_cache_invalidate, search_products
+from shop.search.cache import search_cache_invalidate
+from shop.search.params import SearchInputError, SearchParams
+from shop.search.service import search_products
 from shop.shoppers import Shopper
 
 EXPLAIN_RESULTS = 50

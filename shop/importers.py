@@ -37,7 +37,7 @@ from shop.parsing import (
     parse_json_object,
     parse_text,
 )
-from shop.search import search_cache_invalidate
+from shop.search.cache import search_cache_invalidate
 
 MAX_TITLE = 500
 CATEGORY_SEPARATOR = ">"

@@ -7,7 +7,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from shop.models import Brand, Category, Product, SearchRule, ShopperProfile
-from shop.search import search_cache_invalidate
+from shop.search.cache import search_cache_invalidate
 from shop.shoppers import shopper_opt_out_forget
 
 

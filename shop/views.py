@@ -12,13 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from shop.events.record import event_record
 from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import get_personalizer
-from shop.search import (
-    SearchInputError,
-    SearchParams,
-    search_autocomplete,
-    search_log_context,
-    search_products,
-)
+from shop.search.autocomplete import search_autocomplete
+from shop.search.params import SearchInputError, SearchParams
+from shop.search.service import search_log_context, search_products
 from shop.selectors import products_in_order, trending_products
 from shop.shoppers import OPT_OUT_SESSION_KEY, shopper_from_request
 

@@ -22,15 +22,9 @@ from shop.api.serializers import (
 )
 from shop.events.record import event_record
 from shop.models import EventType
-from shop.search import (
-    MAX_PAGE_SIZE,
-    SORTS,
-    SearchInputError,
-    SearchParams,
-    search_autocomplete,
-    search_log_context,
-    search_products,
-)
+from shop.search.autocomplete import search_autocomplete
+from shop.search.params import MAX_PAGE_SIZE, SORTS, SearchInputError, SearchParams
+from shop.search.service import search_log_context, search_products
 from shop.shoppers import shopper_from_request
 
 logger = logging.getLogger(__name__)
@@ -63,7 +57,7 @@ class SearchView(ApiView):
         responses={200: SearchResponseSerializer, 400: BAD_PARAMETERS},
     )
     def get(self, request: Request) -> Response:
-        """The storefront's search (shop.search.search_products) for the requesting
+        """The storefront's search (shop.search.service.search_products) for the requesting
         shopper: filters, facets, sort and personalized order. Page 1 of a non-empty
         query records a ``search`` event, as the storefront does."""
         try:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from shop.models import Brand, Category, Event, EventType, Product
+from shop.models import Brand, Category, Event, EventType, Product, SearchRule
 from tests.factories import (
     BrandFactory,
     CategoryFactory,
@@ -366,7 +366,8 @@ def test_deactivate_action_deactivates_only_the_selected_products(admin_client):
 def test_a_deactivated_product_leaves_the_cached_search_results(
     admin_client, django_capture_on_commit_callbacks
 ):
-    from shop.search import SearchParams, search_products
+    from shop.search.params import SearchParams
+    from shop.search.service import search_products
     from shop.shoppers import Shopper
 
     def search():
@@ -413,3 +414,20 @@ def test_the_shop_models_are_all_registered():
 
     for model in (Product, Category, Brand, Event):
         assert admin.site.is_registered(model)
+
+
+def test_staff_explain_mode_lists_each_score_component(admin_client, settings):
+    settings.SHOP_PERSONALIZER = "shop.personalization.DefaultPersonalizer"
+    pinned = ProductFactory(title="120 grit sanding roll")
+    ProductFactory(title="80 grit sanding roll")
+    user = UserFactory()
+    SearchRule.objects.create(query="roll", product=pinned, action="pin")
+    url = reverse("admin:shop_searchrule_explain")
+    response = admin_client.get(url, {"q": "roll", "user": user.username})
+    assert response.status_code == 200
+    page = response.content.decode()
+    for name in ("text", "popularity", "rules"):
+        assert f"<th>{name}</th>" in page
+    rows = response.context["rows"]
+    assert rows[0][1].product == pinned
+    assert admin_client.get(url, {"q": "roll", "user": "nobody"}).status_code == 200

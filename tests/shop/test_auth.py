@@ -57,3 +57,23 @@ def test_a_logged_in_shopper_is_served_and_saving_the_user_still_works(client):
     loaded.first_name = "Grace"
     loaded.save()
     assert get_user_model().objects.get(pk=user.pk).first_name == "Grace"
+
+
+def test_a_wrong_password_is_checked_once(client, monkeypatch):
+    from django.contrib.auth.backends import ModelBackend
+
+    calls = []
+    checked = ModelBackend.authenticate
+
+    def counting(self, *args, **kwargs):
+        calls.append(type(self).__name__)
+        return checked(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", counting)
+    user = UserFactory()
+    user.set_password("right-one")
+    user.save()
+    assert not client.login(username=user.username, password="wrong")
+    assert calls == ["ShopperBackend"]  # Django's ModelBackend is not asked again
+    assert client.login(username=user.username, password="right-one")
+

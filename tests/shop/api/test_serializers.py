@@ -12,7 +12,7 @@ from shop.api.serializers import (
     ScoredProductSerializer,
     SearchResponseSerializer,
 )
-from shop.search import FacetValue
+from shop.search.facets import FacetValue
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,128 @@
+"""The search service both views call: a page of results for a shopper, and what its
+search event records."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from shop.models import Product
+from shop.personalization import ScoredItem
+from shop.search.cache import search_generation
+from shop.search.cards import products_shown
+from shop.search.facets import FacetValue
+from shop.search.matches import matches_for
+from shop.search.params import SearchParams
+from shop.search.ranking import personalized_page
+from shop.search.retrieval import RERANK_WINDOW, sorted_page
+from shop.search.spelling import did_you_mean
+from shop.shoppers import Shopper
+
+
+@dataclass
+class SearchHit:
+    product: Product
+    score: float
+    reason: str = ""
+    components: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    params: SearchParams
+    hits: list[SearchHit]
+    total: int
+    page: int
+    num_pages: int
+    facets: Mapping[str, Sequence[FacetValue]]
+    personalized: bool = False
+    # For a query without results: a spelling that has some ("did you mean").
+    did_you_mean: str = ""
+    # Set when the results shown are those of ``did_you_mean`` (typo tolerance).
+    corrected_query: str = ""
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def search_products(
+    *, params: SearchParams, shopper: Shopper, correct_typos: bool = True
+) -> SearchResult:
+    """Run a search. Raises SearchInputError for unknown facet values.
+
+    A query with no results gets a ``did_you_mean`` spelling built from the catalogue's
+    words; when that spelling has results (and ``correct_typos``), they are shown instead,
+    with ``corrected_query`` set.
+    """
+    found = matches_for(params, search_generation())
+    if not found.total and params.terms and correct_typos:
+        corrected = _corrected_search(params, shopper)
+        if corrected is not None:
+            return corrected
+    num_pages = max(1, math.ceil(found.total / params.page_size))
+    page = min(params.page, num_pages)  # an absurd page number shows the last page
+    start = (page - 1) * params.page_size
+    end = start + params.page_size
+    personalized = params.sort == "relevance" and start < RERANK_WINDOW and found.total > 0
+    if personalized:
+        items = personalized_page(found, params, shopper, start=start, end=end)
+    else:
+        rows = sorted_page(params, banned=found.rules.bans, start=start, end=end)
+        items = [ScoredItem(product_id=pk, score=float(s)) for pk, s in rows]
+    return SearchResult(
+        params=params,
+        hits=_hits(items, found.cards),
+        total=found.total,
+        page=page,
+        num_pages=num_pages,
+        facets=MappingProxyType(found.facets),  # read-only: shared by this process
+        personalized=personalized,
+    )
+
+
+def _corrected_search(params: SearchParams, shopper: Shopper) -> SearchResult | None:
+    """The search of the query's did-you-mean spelling, or None when there is none."""
+    suggestion = did_you_mean(terms=params.terms)
+    if not suggestion:
+        return None
+    corrected = search_products(
+        params=params.with_query(suggestion), shopper=shopper, correct_typos=False
+    )
+    corrected.params = params
+    corrected.did_you_mean = suggestion
+    corrected.corrected_query = suggestion if corrected.total else ""
+    return corrected
+
+
+def _hits(items: list[ScoredItem], cards: dict[int, bytes]) -> list[SearchHit]:
+    by_id = products_shown([i.product_id for i in items], cards)
+    return [
+        SearchHit(
+            product=by_id[i.product_id], score=i.score, reason=i.reason, components=i.components
+        )
+        for i in items
+        if i.product_id in by_id
+    ]
+
+
+def search_log_context(result: SearchResult) -> dict:
+    """What a search event records: the total, the ranked list shown and, per shown
+    product, its score components (the personalizer's features, for learning to rank)."""
+    context = {
+        "results": result.total,
+        "shown": [h.product.pk for h in result.hits],
+        "components": [
+            {k: round(float(v), 5) for k, v in h.components.items()} for h in result.hits
+        ],
+        "personalized": result.personalized,
+    }
+    if result.corrected_query:
+        context["corrected_query"] = result.corrected_query
+    return context
