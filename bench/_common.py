@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -23,6 +24,20 @@ class RawDataset:
     catalogue: list[Any]
     titles: dict[Any, str]
     attributes: dict[Any, list[str]]
+
+
+def synthetic_shop_parser(
+    description: str, *, products: int, users: int
+) -> argparse.ArgumentParser:
+    """The options of every benchmark on a synthetic shop: ``--json`` (where the report
+    goes), ``--products`` and ``--users`` (the shop's size, with these defaults)."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--products", type=int, default=products)
+    parser.add_argument("--users", type=int, default=users)
+    return parser
 
 
 def config_overrides(items: list[str]) -> dict[str, Any]:
