@@ -14,7 +14,6 @@ the database, so the rate adds up across workers. Writes {"users_per_second", ..
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import resource
@@ -23,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import _django
+from bench._common import synthetic_shop_parser
 
 WORDS = [
     "serum",
@@ -46,12 +46,7 @@ COLORS = ["red", "blue", "rose", "nude", "black", "coral", "gold", "silver", "cl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", required=True)
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--users", type=int, default=20_000)
+    parser = synthetic_shop_parser(__doc__, products=100_000, users=20_000)
     parser.add_argument("--chunk-users", type=int, default=2000)
     parser.add_argument("--target-users", type=int, default=1_000_000)
     args = parser.parse_args()

@@ -25,7 +25,6 @@ same figures) and "vs_baseline" (this code's / the baseline's, e.g.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -40,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import _django
+from bench._common import synthetic_shop_parser
 
 BRANDS_PREFIX = ["Acu", "Bolt", "Core", "Dyna", "Evo", "Flex", "Gear", "Hexa", "Ion", "Jet"]
 BRANDS_SUFFIX = ["tech", "pro", "works", "line", "max", "craft", "lab", "forge", "tool", "gen"]
@@ -137,7 +137,6 @@ CATEGORY_TOPS = [
 def build_data(*, products: int, users: int, rng: random.Random) -> dict:
     from django.contrib.auth import get_user_model
 
-    from shop.events.writer import event_rows_insert
     from shop.models import Brand, Category, Product, ShopperProfile
 
     leaves = []
@@ -196,24 +195,9 @@ def build_data(*, products: int, users: int, rng: random.Random) -> dict:
         favourites = rng.sample(leaf_ids, 2)
         for step in range(rng.randint(8, 20)):
             pool = by_leaf[rng.choice(favourites) if rng.random() < 0.8 else rng.choice(leaf_ids)]
-            rows.append(
-                (
-                    uid,
-                    "",
-                    rng.choice(pool),
-                    "view",
-                    None,
-                    "",
-                    None,
-                    {},
-                    "bench",
-                    f"{n}-{step}",
-                    start + timedelta(minutes=n * 30 + step),
-                    now,
-                )
-            )
-    for i in range(0, len(rows), 20000):
-        event_rows_insert(rows=rows[i : i + 20000])
+            occurred_at = start + timedelta(minutes=n * 30 + step)
+            rows.append(_django.view_row(uid, rng.choice(pool), f"{n}-{step}", occurred_at, now))
+    _django.insert_event_rows(rows)
     # Half of the shoppers opted out: they get the lexical-only order.
     opted_out = user_ids[1::2]
     ShopperProfile.objects.bulk_create(
@@ -426,12 +410,7 @@ def start_server(root: Path, port: int, workers: int, cache_prefix: str) -> subp
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", required=True)
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--users", type=int, default=2_000)
+    parser = synthetic_shop_parser(__doc__, products=100_000, users=2_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=150, help="per client and phase")
     parser.add_argument("--rounds", type=int, default=2, help="lexical + personalized phases")
