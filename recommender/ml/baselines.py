@@ -85,6 +85,35 @@ def _history_matrix(items: np.ndarray, n_items: int, decay: float, last: int) ->
     return sp.csr_matrix((w[mask], (rows[mask], hist[mask])), shape=(n_users, n_items))
 
 
+def _transition_counts(
+    sequences: Sequence[np.ndarray], n_items: int, window: int, backward: float
+) -> sp.csr_matrix:
+    """C[i, j] = sum of 1/d over pairs where j follows i at distance d <= window (+ backward)."""
+    rows, cols, vals = [], [], []
+    for seq in sequences:
+        for d in range(1, window + 1):
+            if len(seq) > d:
+                rows.append(seq[:-d])
+                cols.append(seq[d:])
+                vals.append(np.full(len(seq) - d, 1.0 / d))
+                if backward:
+                    rows.append(seq[d:])
+                    cols.append(seq[:-d])
+                    vals.append(np.full(len(seq) - d, backward / d))
+    if rows:
+        pairs = (np.concatenate(rows), np.concatenate(cols))
+        counts = sp.csr_matrix((np.concatenate(vals), pairs), shape=(n_items, n_items))
+    else:
+        counts = sp.csr_matrix((n_items, n_items))
+    counts.sum_duplicates()
+    return counts
+
+
+def _popularity_tiebreak(counts: np.ndarray) -> np.ndarray:
+    """A popularity term too small to matter except between otherwise equal items."""
+    return (1e-6 * np.log1p(counts) / max(np.log1p(counts).max(), 1.0)).astype(np.float32)
+
+
 class ItemTransitions(_Base):
     """Item-to-item transitions (item-kNN over sequences).
 
@@ -109,42 +138,14 @@ class ItemTransitions(_Base):
         **kw: Any,
     ) -> None:
         super().__init__(train, **kw)
-        self.params = dict(
-            window=window,
-            backward=backward,
-            decay=decay,
-            row_norm=row_norm,
-            col_norm=col_norm,
-            last=last,
-        )
         self.decay, self.last = decay, last
-        rows, cols, vals = [], [], []
-        for seq in train.items:
-            for d in range(1, window + 1):
-                if len(seq) > d:
-                    rows.append(seq[:-d])
-                    cols.append(seq[d:])
-                    vals.append(np.full(len(seq) - d, 1.0 / d))
-                    if backward:
-                        rows.append(seq[d:])
-                        cols.append(seq[:-d])
-                        vals.append(np.full(len(seq) - d, backward / d))
-        n = self.n_items
-        if rows:
-            c = sp.csr_matrix(
-                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-            )
-        else:
-            c = sp.csr_matrix((n, n))
-        c.sum_duplicates()
-        deg = np.asarray(c.sum(axis=1)).ravel()
+        counts = _transition_counts(train.items, self.n_items, window, backward)
+        degree = np.asarray(counts.sum(axis=1)).ravel()
         with np.errstate(divide="ignore"):
-            r = np.where(deg > 0, np.maximum(deg, 1e-12) ** (-row_norm), 0.0)
-            col = np.where(self.counts > 0, np.maximum(self.counts, 1e-12) ** (-col_norm), 0.0)
-        self.matrix = sp.csr_matrix(sp.diags(r) @ c @ sp.diags(col))
-        self._tiebreak = (
-            1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)
-        ).astype(np.float32)
+            rows = np.where(degree > 0, np.maximum(degree, 1e-12) ** (-row_norm), 0.0)
+            columns = np.where(self.counts > 0, np.maximum(self.counts, 1e-12) ** (-col_norm), 0.0)
+        self.matrix = sp.csr_matrix(sp.diags(rows) @ counts @ sp.diags(columns))
+        self._tiebreak = _popularity_tiebreak(self.counts)
 
     def score(self, batch: Batch) -> np.ndarray:
         h = _history_matrix(batch.items, self.n_items, self.decay, self.last)
@@ -162,6 +163,24 @@ class ItemTransitions(_Base):
             return vals * (self.decay ** np.arange(width)[::-1])
 
         return reasons_from_similarity(batch.items, recommended, sim, recent=self.last)
+
+
+def _unit_tfidf_rows(documents: list[list[str]], n_items: int) -> sp.csr_matrix:
+    """(n_items, terms) TF-IDF rows of unit length; document i is item N_RESERVED + i."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, terms in enumerate(documents, N_RESERVED):
+        for term in terms:
+            rows.append(i)
+            cols.append(vocab.setdefault(term, len(vocab)))
+    x = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_items, max(len(vocab), 1)))
+    x.sum_duplicates()
+    df = np.asarray((x > 0).sum(axis=0)).ravel()
+    idf = np.log((1 + n_items) / (1 + df)) + 1.0
+    x = sp.csr_matrix(x @ sp.diags(idf))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    inverse_norms = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0)
+    return sp.csr_matrix(sp.diags(inverse_norms) @ x)
 
 
 class TitleTfidf(_Base):
@@ -182,30 +201,13 @@ class TitleTfidf(_Base):
         self.decay, self.last = decay, last
         titles = titles or {}
         attributes = attributes or {}
-        docs = []
-        for raw in train.item_vocab.values:
-            toks = tokenize(titles.get(raw)) + [f"attr:{a}" for a in attributes.get(raw, ())]
-            docs.append(toks)
-        vocab: dict[str, int] = {}
-        rows, cols = [], []
-        for i, toks in enumerate(docs, N_RESERVED):
-            for t in toks:
-                rows.append(i)
-                cols.append(vocab.setdefault(t, len(vocab)))
-        n = self.n_items
-        x = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, max(len(vocab), 1)))
-        x.sum_duplicates()
-        df = np.asarray((x > 0).sum(axis=0)).ravel()
-        idf = np.log((1 + n) / (1 + df)) + 1.0
-        x = sp.csr_matrix(x @ sp.diags(idf))
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        self.x = sp.csr_matrix(
-            sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0)) @ x
-        )
+        documents = [
+            tokenize(titles.get(raw)) + [f"attr:{a}" for a in attributes.get(raw, ())]
+            for raw in train.item_vocab.values
+        ]
+        self.x = _unit_tfidf_rows(documents, self.n_items)
         self.xt = sp.csr_matrix(self.x.T)
-        self._tiebreak = (
-            1e-6 * np.log1p(self.counts) / max(np.log1p(self.counts).max(), 1.0)
-        ).astype(np.float32)
+        self._tiebreak = _popularity_tiebreak(self.counts)
 
     @classmethod
     def from_features(cls, train: SequenceData, features: ItemFeatures, **kw: Any) -> TitleTfidf:

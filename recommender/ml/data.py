@@ -206,25 +206,25 @@ def build_sequence_data(
     event_vocab = event_vocab if event_vocab is not None else Vocabulary()
     if event_types is None:
         event_types = ["event"] * len(user_ids)
-    order: dict[Any, list[int]] = {}
+    rows_per_user: dict[Any, list[int]] = {}
     for row, user in enumerate(user_ids):
-        order.setdefault(user, []).append(row)
-    users = list(order)
-    items, events, times = [], [], []
-    for user in users:
-        rows = order[user]
-        items.append(np.array([item_vocab.add(item_ids[r]) for r in rows], dtype=np.int32))
-        events.append(np.array([event_vocab.add(event_types[r]) for r in rows], dtype=np.int32))
-        if timestamps is not None:
-            times.append(np.array([timestamps[r] for r in rows], dtype=np.float64))
+        rows_per_user.setdefault(user, []).append(row)
+    user_rows = list(rows_per_user.values())
     return SequenceData(
-        users=users,
-        items=items,
-        events=events,
-        timestamps=times if timestamps is not None else None,
+        users=list(rows_per_user),
+        items=[_encoded(item_vocab, item_ids, rows) for rows in user_rows],
+        events=[_encoded(event_vocab, event_types, rows) for rows in user_rows],
+        timestamps=None
+        if timestamps is None
+        else [np.array([timestamps[r] for r in rows], dtype=np.float64) for rows in user_rows],
         item_vocab=item_vocab,
         event_vocab=event_vocab,
     )
+
+
+def _encoded(vocab: Vocabulary, values: Sequence[Any], rows: list[int]) -> np.ndarray:
+    """Internal ids of `values[rows]`; values the vocabulary lacks are added to it."""
+    return np.array([vocab.add(values[r]) for r in rows], dtype=np.int32)
 
 
 @dataclass
@@ -355,26 +355,51 @@ def build_item_features(
     attributes = attributes or {}
     price_buckets = price_buckets or {}
     n = len(item_vocab)
-    tokenized = {
-        i: tokenize(titles.get(raw)) for i, raw in enumerate(item_vocab.values, N_RESERVED)
-    }
-    df = Counter(t for toks in tokenized.values() for t in toks)
-    token_vocab = Vocabulary(sorted(t for t, c in df.items() if c >= min_token_count))
+    items = list(enumerate(item_vocab.values, N_RESERVED))  # (internal id, raw id)
+    tokens, token_vocab = _title_tokens(items, titles, n, max_title_tokens, min_token_count)
     attribute_vocab = Vocabulary(
         sorted({a for raw in item_vocab.values for a in attributes.get(raw, ())}, key=str)
     )
-    tokens = np.zeros((n, max_title_tokens), dtype=np.int32)
-    attrs = np.zeros((n, max_attributes), dtype=np.int32)
+    attribute_ids = (
+        (i, [attribute_vocab.index[a] for a in attributes.get(raw, ())]) for i, raw in items
+    )
     prices = np.zeros(n, dtype=np.int32)
-    for i, raw in enumerate(item_vocab.values, N_RESERVED):
-        ids = [token_vocab.index[t] for t in tokenized[i] if t in token_vocab][:max_title_tokens]
-        tokens[i, : len(ids)] = ids
-        a_ids = [attribute_vocab.index[a] for a in attributes.get(raw, ())][:max_attributes]
-        attrs[i, : len(a_ids)] = a_ids
-        p = price_buckets.get(raw)
-        prices[i] = int(p) if p and int(p) > 0 else 0
+    for i, raw in items:
+        bucket = price_buckets.get(raw)
+        prices[i] = int(bucket) if bucket and int(bucket) > 0 else 0
     n_price = int(prices.max()) + 1 if n else 1
-    return ItemFeatures(tokens, attrs, prices, token_vocab, attribute_vocab, max(n_price, 1))
+    return ItemFeatures(
+        tokens,
+        _id_rows(n, max_attributes, attribute_ids),
+        prices,
+        token_vocab,
+        attribute_vocab,
+        max(n_price, 1),
+    )
+
+
+def _title_tokens(
+    items: list[tuple[int, Any]],
+    titles: dict[Any, str | None],
+    n_items: int,
+    width: int,
+    min_count: int,
+) -> tuple[np.ndarray, Vocabulary]:
+    """(n_items, width) title-token ids and the vocabulary of tokens in >= `min_count` titles."""
+    tokenized = {i: tokenize(titles.get(raw)) for i, raw in items}
+    df = Counter(t for toks in tokenized.values() for t in toks)
+    vocab = Vocabulary(sorted(t for t, c in df.items() if c >= min_count))
+    token_ids = ((i, [vocab.index[t] for t in tokenized[i] if t in vocab]) for i, _ in items)
+    return _id_rows(n_items, width, token_ids), vocab
+
+
+def _id_rows(n_rows: int, width: int, ids_per_row: Iterable[tuple[int, list[int]]]) -> np.ndarray:
+    """(n_rows, width) int32 matrix; each given row holds its first `width` ids, 0-padded."""
+    out = np.zeros((n_rows, width), dtype=np.int32)
+    for row, ids in ids_per_row:
+        kept = ids[:width]
+        out[row, : len(kept)] = kept
+    return out
 
 
 def log_bucket(values: Sequence[float | None], n_buckets: int = 10) -> dict[int, int]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import tensorflow as tf
 
 from .data import N_RESERVED, Batch, SequenceData
 
@@ -69,8 +70,7 @@ def rank_metrics(ranks: np.ndarray, ks: Sequence[int]) -> dict[str, Any]:
 
 def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the k best scores per row, best first (ties: lower index first)."""
-    import tensorflow as tf  # multi-threaded and ~10x faster than np.argpartition here
-
+    # TensorFlow's top-k is multi-threaded and much faster than np.argpartition here.
     k = min(k, scores.shape[1])
     return tf.math.top_k(tf.convert_to_tensor(scores, tf.float32), k=k, sorted=True).indices.numpy()
 
@@ -128,64 +128,111 @@ def evaluate(
         popularity_bias@k is the mean training count of recommended items divided by
         the mean training count of all items (1.0 = no popularity bias).
     """
+    rows = _rows_by_length(inputs, targets, rows)
+    tally = _RankingTally(inputs, targets, rows, modes, ks, item_counts, sampled_negatives, seed)
+    for start in range(0, len(rows), batch_size):
+        batch = inputs.batch(rows[start : start + batch_size], max_len, n_gap_buckets)
+        tally.add_batch(model.score(batch), start, with_top_k)
+    return {mode: tally.metrics(mode, with_top_k) for mode in modes}
+
+
+def _rows_by_length(
+    inputs: SequenceData, targets: np.ndarray, rows: Sequence[int] | np.ndarray | None
+) -> np.ndarray:
+    """The rows to evaluate (default: every row with a target), shortest history first.
+
+    Batches of similar history lengths are narrower, hence cheaper to score; the
+    metrics are aggregates, so the order does not matter.
+    """
     if rows is None:
         rows = np.flatnonzero(targets >= N_RESERVED)
     rows = np.asarray(rows, dtype=np.int64)
-    # Batches of similar history lengths are narrower, hence cheaper to score; the
-    # metrics are aggregates, so the order does not matter.
-    rows = rows[np.argsort(inputs.lengths()[rows], kind="stable")]
-    n_items = len(inputs.item_vocab)
-    kmax = max(ks)
-    ranks = {m: np.zeros(len(rows), dtype=np.int64) for m in modes}
-    sranks = {m: np.zeros(len(rows), dtype=np.int64) for m in modes}
-    covered = {m: {k: np.zeros(n_items, dtype=bool) for k in ks} for m in modes}
-    rec_pop = {m: {k: 0.0 for k in ks} for m in modes}
-    counts = item_counts.astype(np.float64) if item_counts is not None else None
-    mean_count = counts[N_RESERVED:].mean() if counts is not None and n_items > N_RESERVED else 1.0
-    rng = np.random.default_rng(seed)
-    for start in range(0, len(rows), batch_size):
-        idx = rows[start : start + batch_size]
-        batch = inputs.batch(idx, max_len, n_gap_buckets)
-        base = np.asarray(model.score(batch), dtype=np.float32).copy()
-        base[:, :N_RESERVED] = -np.inf
-        tgt = targets[idx].astype(np.int64)
-        for mode in modes:
-            scores = base.copy() if mode == "history_excluded" and len(modes) > 1 else base
+    return rows[np.argsort(inputs.lengths()[rows], kind="stable")]
+
+
+class _RankingTally:
+    """Per mode, what `evaluate` aggregates over the batches of `rows` (in that order)."""
+
+    def __init__(
+        self,
+        inputs: SequenceData,
+        targets: np.ndarray,
+        rows: np.ndarray,
+        modes: Sequence[str],
+        ks: Sequence[int],
+        item_counts: np.ndarray | None,
+        sampled_negatives: int,
+        seed: int,
+    ) -> None:
+        self.inputs, self.targets, self.rows, self.modes, self.ks = inputs, targets, rows, modes, ks
+        self.sampled_negatives, self.rng = sampled_negatives, np.random.default_rng(seed)
+        self.n_items = len(inputs.item_vocab)
+        self.counts = item_counts.astype(np.float64) if item_counts is not None else None
+        has_items = self.counts is not None and self.n_items > N_RESERVED
+        self.mean_count = self.counts[N_RESERVED:].mean() if has_items else 1.0
+        n_rows = len(rows)
+        self.ranks = {mode: np.zeros(n_rows, dtype=np.int64) for mode in modes}
+        self.sampled_ranks = {mode: np.zeros(n_rows, dtype=np.int64) for mode in modes}
+        self.covered = {mode: {k: np.zeros(self.n_items, dtype=bool) for k in ks} for mode in modes}
+        # Per mode and k: the sum over users of the mean training count of their top k.
+        self.recommended_counts = {mode: dict.fromkeys(ks, 0.0) for mode in modes}
+
+    def add_batch(self, model_scores: np.ndarray, start: int, with_top_k: bool) -> None:
+        """Ranks (and top-K, sampled ranks) of the rows from `start` the scores are for."""
+        base = np.asarray(model_scores, dtype=np.float32).copy()
+        base[:, :N_RESERVED] = -np.inf  # padding and OOV are never ranked
+        where = slice(start, start + len(base))
+        idx = self.rows[where]
+        targets = self.targets[idx].astype(np.int64)
+        for mode in self.modes:
+            scores = base.copy() if mode == "history_excluded" and len(self.modes) > 1 else base
             if mode == "history_excluded":
-                mask_history(scores, [inputs.items[r] for r in idx])
-            sl = slice(start, start + len(idx))
-            ranks[mode][sl] = ranks_from_scores(scores, tgt)
-            top = top_k_indices(scores, kmax) if with_top_k else np.zeros((len(idx), 0), np.int64)
-            for k in ks if with_top_k else ():
-                covered[mode][k][top[:, :k].ravel()] = True
-                if counts is not None:
-                    rec_pop[mode][k] += counts[top[:, :k]].mean(axis=1).sum()
-            if sampled_negatives:
-                sranks[mode][sl] = _sampled_ranks(scores, tgt, inputs, idx, sampled_negatives, rng)
-    lengths = inputs.lengths()[rows]
-    out: dict[str, dict[str, Any]] = {}
-    for mode in modes:
-        m = rank_metrics(ranks[mode], ks)
-        for k in ks if with_top_k else ():
-            m[f"coverage@{k}"] = (
-                float(covered[mode][k][N_RESERVED:].mean()) if n_items > N_RESERVED else 0.0
-            )
-            if counts is not None and len(rows):
-                m[f"popularity_bias@{k}"] = float(
-                    rec_pop[mode][k] / len(rows) / max(mean_count, 1e-12)
+                mask_history(scores, [self.inputs.items[r] for r in idx])
+            self.ranks[mode][where] = ranks_from_scores(scores, targets)
+            if with_top_k:
+                self._add_top_k(mode, scores)
+            if self.sampled_negatives:
+                self.sampled_ranks[mode][where] = _sampled_ranks(
+                    scores, targets, self.inputs, idx, self.sampled_negatives, self.rng
                 )
-        m["segments"] = {}
-        for name, (lo, hi) in SEGMENTS.items():
-            sel = (lengths >= lo) & (lengths <= hi)
-            seg = rank_metrics(ranks[mode][sel], ks)
-            if sampled_negatives:
-                seg["sampled"] = rank_metrics(sranks[mode][sel], (10,))
-            m["segments"][name] = seg
-        if sampled_negatives:
-            m["sampled"] = rank_metrics(sranks[mode], (10,))
-            m["sampled"]["negatives"] = sampled_negatives
-        out[mode] = m
-    return out
+
+    def _add_top_k(self, mode: str, scores: np.ndarray) -> None:
+        top = top_k_indices(scores, max(self.ks))
+        for k in self.ks:
+            self.covered[mode][k][top[:, :k].ravel()] = True
+            if self.counts is not None:
+                self.recommended_counts[mode][k] += self.counts[top[:, :k]].mean(axis=1).sum()
+
+    def metrics(self, mode: str, with_top_k: bool) -> dict[str, Any]:
+        """The metrics of one mode, overall and per segment of history length."""
+        metrics = rank_metrics(self.ranks[mode], self.ks)
+        if with_top_k:
+            metrics.update(self._top_k_metrics(mode))
+        lengths = self.inputs.lengths()[self.rows]
+        metrics["segments"] = {
+            name: self._segment_metrics(mode, (lengths >= low) & (lengths <= high))
+            for name, (low, high) in SEGMENTS.items()
+        }
+        if self.sampled_negatives:
+            metrics["sampled"] = rank_metrics(self.sampled_ranks[mode], (10,))
+            metrics["sampled"]["negatives"] = self.sampled_negatives
+        return metrics
+
+    def _top_k_metrics(self, mode: str) -> dict[str, float]:
+        out = {}
+        for k in self.ks:
+            covered = self.covered[mode][k][N_RESERVED:]
+            out[f"coverage@{k}"] = float(covered.mean()) if self.n_items > N_RESERVED else 0.0
+            if self.counts is not None and len(self.rows):
+                mean_recommended = self.recommended_counts[mode][k] / len(self.rows)
+                out[f"popularity_bias@{k}"] = float(mean_recommended / max(self.mean_count, 1e-12))
+        return out
+
+    def _segment_metrics(self, mode: str, selected: np.ndarray) -> dict[str, Any]:
+        segment = rank_metrics(self.ranks[mode][selected], self.ks)
+        if self.sampled_negatives:
+            segment["sampled"] = rank_metrics(self.sampled_ranks[mode][selected], (10,))
+        return segment
 
 
 def _sampled_ranks(

@@ -31,25 +31,19 @@ def encode_histories(
     them); missing event types likewise.
     """
     default_event = event_vocab.values[0] if event_vocab.values else "event"
-    items, evs, times = [], [], []
-    for u, hist in enumerate(histories):
-        items.append(item_vocab.encode(hist))
-        raw_events = events[u] if events is not None else [default_event] * len(hist)
-        evs.append(
-            np.array(
-                [
-                    event_vocab.index.get(e, event_vocab.index.get(default_event, 1))
-                    for e in raw_events
-                ],
-                dtype=np.int32,
-            )
-        )
+    default_id = event_vocab.index.get(default_event, 1)
+    items, event_ids, times = [], [], []
+    for user, history in enumerate(histories):
+        items.append(item_vocab.encode(history))
+        raw_events = events[user] if events is not None else [default_event] * len(history)
+        ids = [event_vocab.index.get(event, default_id) for event in raw_events]
+        event_ids.append(np.array(ids, dtype=np.int32))
         if timestamps is not None:
-            times.append(np.asarray(timestamps[u], dtype=np.float64))
+            times.append(np.asarray(timestamps[user], dtype=np.float64))
     return SequenceData(
         users=list(range(len(histories))),
         items=items,
-        events=evs,
+        events=event_ids,
         timestamps=times if timestamps is not None else None,
         item_vocab=item_vocab,
         event_vocab=event_vocab,
@@ -130,44 +124,32 @@ class Recommender(ABC):
         out_items = np.zeros((len(rows), k), dtype=np.int32)
         out_scores = np.zeros((len(rows), k), dtype=np.float32)
         out_reasons = np.zeros((len(rows), k), dtype=np.int32)
+        bias = self._column_bias(item_mask)
+        # Score users in order of history length: narrow batches are cheaper.
+        lengths = data.lengths()[rows]
+        by_length = np.argsort(lengths, kind="stable")
+        for batch_positions in length_batches(
+            np.minimum(lengths[by_length], self.max_len), batch_size
+        ):
+            positions = by_length[batch_positions]
+            idx = rows[positions]
+            batch = data.batch(idx, self.max_len, self.n_gap_buckets)
+            where = _excluded_pairs(data, idx, positions, exclude_history, exclude_per_user)
+            top, top_scores = self.masked_top_k(batch, bias, where, k)
+            top = np.where(np.isfinite(top_scores), top, 0).astype(np.int32)
+            out_items[positions] = top
+            out_scores[positions] = top_scores
+            if with_reasons:
+                out_reasons[positions] = np.where(top > 0, self.reasons(batch, top), 0)
+        return out_items, out_scores, out_reasons
+
+    def _column_bias(self, item_mask: np.ndarray | None) -> np.ndarray:
+        """(n_items,) 0, or -inf for padding, OOV and the items `item_mask` marks."""
         bias = np.zeros(len(self.item_vocab), dtype=np.float32)
         bias[:N_RESERVED] = -np.inf
         if item_mask is not None:
             bias[np.asarray(item_mask, dtype=bool)] = -np.inf
-        # Score users in order of history length: narrow batches are cheaper.
-        by_length = np.argsort(data.lengths()[rows], kind="stable")
-        for pos in length_batches(
-            np.minimum(data.lengths()[rows][by_length], self.max_len), batch_size
-        ):
-            pos = by_length[pos]
-            idx = rows[pos]
-            batch = data.batch(idx, self.max_len, self.n_gap_buckets)
-            hist_rows = (
-                [np.full(len(data.items[r]), i) for i, r in enumerate(idx)]
-                if exclude_history
-                else []
-            )
-            hist_cols = [data.items[r] for r in idx] if exclude_history else []
-            if exclude_per_user is not None:
-                for i, p in enumerate(pos):
-                    extra = np.asarray(exclude_per_user[p], dtype=np.int64)
-                    hist_rows.append(np.full(len(extra), i))
-                    hist_cols.append(extra)
-            where = (
-                np.stack([np.concatenate(hist_rows), np.concatenate(hist_cols)], axis=1).astype(
-                    np.int64
-                )
-                if hist_rows
-                else np.zeros((0, 2), np.int64)
-            )
-            top, top_scores = self.masked_top_k(batch, bias, where, k)
-            top = np.where(np.isfinite(top_scores), top, 0).astype(np.int32)
-            sl = pos
-            out_items[sl] = top
-            out_scores[sl] = top_scores
-            if with_reasons:
-                out_reasons[sl] = np.where(top > 0, self.reasons(batch, top), 0)
-        return out_items, out_scores, out_reasons
+        return bias
 
     def top_k(
         self,
@@ -200,12 +182,10 @@ class Recommender(ABC):
         """
         data = encode_histories(histories, self.item_vocab, self.event_vocab, timestamps, events)
         mask = np.zeros(len(self.item_vocab), dtype=bool)
-        ids = self.item_vocab.encode(list(exclude_items))
-        mask[ids[ids >= N_RESERVED]] = True
+        mask[self._known_ids(exclude_items)] = True
         per_user = None
         if exclude_per_user is not None:
-            per_user = [self.item_vocab.encode(list(x)) for x in exclude_per_user]
-            per_user = [x[x >= N_RESERVED] for x in per_user]
+            per_user = [self._known_ids(excluded) for excluded in exclude_per_user]
         items, scores, reasons = self.top_k_data(
             data, k, exclude_history=exclude_history, item_mask=mask, exclude_per_user=per_user
         )
@@ -215,6 +195,39 @@ class Recommender(ABC):
             decoded.append(self.item_vocab.decode(row_items[keep]))
             why.append(self.item_vocab.decode(row_reasons[keep]))
         return decoded, scores, why
+
+    def _known_ids(self, raw_ids: Iterable[Any]) -> np.ndarray:
+        """Internal ids of the raw ids the vocabulary knows (unknown ones are dropped)."""
+        ids = self.item_vocab.encode(list(raw_ids))
+        return ids[ids >= N_RESERVED]
+
+
+def _excluded_pairs(
+    data: SequenceData,
+    idx: np.ndarray,
+    positions: np.ndarray,
+    exclude_history: bool,
+    exclude_per_user: Sequence[np.ndarray] | None,
+) -> np.ndarray:
+    """(pairs, 2) int64 (batch row, internal item id) never to recommend.
+
+    `idx` are the batch's rows of `data`, `positions` their indices into
+    `exclude_per_user`.
+    """
+    pair_rows: list[np.ndarray] = []
+    pair_items: list[np.ndarray] = []
+    if exclude_history:
+        pair_rows = [np.full(len(data.items[r]), i) for i, r in enumerate(idx)]
+        pair_items = [data.items[r] for r in idx]
+    if exclude_per_user is not None:
+        for i, position in enumerate(positions):
+            extra = np.asarray(exclude_per_user[position], dtype=np.int64)
+            pair_rows.append(np.full(len(extra), i))
+            pair_items.append(extra)
+    if not pair_rows:
+        return np.zeros((0, 2), np.int64)
+    pairs = np.stack([np.concatenate(pair_rows), np.concatenate(pair_items)], axis=1)
+    return pairs.astype(np.int64)
 
 
 def length_batches(

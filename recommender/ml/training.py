@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Any
 
 import keras
 import numpy as np
@@ -86,7 +87,15 @@ def fit(
     state = LoopState(config.max_epochs, batches.steps_per_epoch, started=started)
     run_training_loop(train_step, batches, callbacks, state)
     trained.forget_item_vectors()
-    trained.metrics = {
+    trained.metrics = _run_metrics(early_stopping, history, state, device, loss)
+    return trained
+
+
+def _run_metrics(
+    early_stopping: EarlyStopping, history: History, state: LoopState, device: DeviceInfo, loss: str
+) -> dict[str, Any]:
+    """What a trained model records about its run (saved in its metrics.json)."""
+    return {
         "best_epoch": early_stopping.best_epoch,
         "best_val_ndcg@10": early_stopping.best,
         "epochs": len(history.records),
@@ -97,7 +106,6 @@ def fit(
         "mixed_precision": device.mixed_precision,
         "jit_compile": device.jit_compile,
     }
-    return trained
 
 
 def _new_model(
