@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
@@ -16,6 +17,11 @@ from recommender.tasks import training_run_enqueue
 from recommender.training.runs import training_run_cancel, training_run_create
 from recommender.training.versions import model_version_activate, model_version_rollback
 from shop.models import Product
+
+
+def _staff_post_url(model_admin: admin.ModelAdmin, route: str, view, name: str):
+    """A POST-only page of ``model_admin``, behind the admin site's login."""
+    return path(route, model_admin.admin_site.admin_view(require_POST(view)), name=name)
 
 
 @admin.register(TrainingRun)
@@ -73,13 +79,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        return [
-            path(
-                "start/",
-                self.admin_site.admin_view(require_POST(self.start_view)),
-                name="recommender_trainingrun_start",
-            )
-        ] + super().get_urls()
+        start = _staff_post_url(self, "start/", self.start_view, "recommender_trainingrun_start")
+        return [start, *super().get_urls()]
 
     def start_view(self, request):
         if not self.has_change_permission(request):
@@ -90,36 +91,32 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
 
 
+METRIC_COLUMNS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "coverage@10")
+METRIC_HEADER = mark_safe(  # constant markup, no data in it
+    "<tr><th>model</th><th>HR@10</th><th>NDCG@10</th><th>HR@20</th><th>NDCG@20</th><th>MRR</th><th>coverage@10</th><th>NDCG@10 cold / warm / hot</th></tr>"
+)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _metric_cells(name: str, metrics: dict) -> tuple[str, ...]:
+    segments = metrics.get("segments", {})
+    by_segment = " / ".join(
+        _fmt(segments.get(s, {}).get("ndcg@10")) for s in ("cold", "warm", "hot")
+    )
+    return (name, *(_fmt(metrics.get(key)) for key in METRIC_COLUMNS), by_segment)
+
+
 def _metric_table(metrics: dict) -> str:
     rows = [("model (active candidate)", metrics.get("model", {}))] + list(
         metrics.get("baselines", {}).items()
     )
-    header = "<tr><th>model</th><th>HR@10</th><th>NDCG@10</th><th>HR@20</th><th>NDCG@20</th><th>MRR</th><th>coverage@10</th><th>NDCG@10 cold / warm / hot</th></tr>"
-
-    def fmt(value):
-        return "-" if value is None else f"{value:.4f}"
-
     body = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        (
-            (
-                name,
-                fmt(m.get("hr@10")),
-                fmt(m.get("ndcg@10")),
-                fmt(m.get("hr@20")),
-                fmt(m.get("ndcg@20")),
-                fmt(m.get("mrr")),
-                fmt(m.get("coverage@10")),
-                " / ".join(
-                    fmt(m.get("segments", {}).get(s, {}).get("ndcg@10"))
-                    for s in ("cold", "warm", "hot")
-                ),
-            )
-            for name, m in rows
-        ),
+        "", "<tr>" + "<td>{}</td>" * 8 + "</tr>", (_metric_cells(name, m) for name, m in rows)
     )
-    return format_html("<table>{}{}</table>", format_html(header), body)
+    return format_html("<table>{}{}</table>", METRIC_HEADER, body)
 
 
 @admin.register(ModelVersion)
@@ -174,13 +171,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        return [
-            path(
-                "rollback/",
-                self.admin_site.admin_view(require_POST(self.rollback_view)),
-                name="recommender_modelversion_rollback",
-            )
-        ] + super().get_urls()
+        rollback = _staff_post_url(
+            self, "rollback/", self.rollback_view, "recommender_modelversion_rollback"
+        )
+        return [rollback, *super().get_urls()]
 
     def rollback_view(self, request):
         if not self.has_change_permission(request):

@@ -116,14 +116,7 @@ class RecommenderPersonalizer(Personalizer):
 
 def _blended(blend: BlendModel, candidates: SearchCandidates, signals: dict) -> RankedSearch:
     """The candidates ordered by the blend's score (best first, then product id)."""
-    columns = {
-        "text": np.asarray(candidates.text, dtype=float),
-        "affinity": signals["affinity"],
-        "popularity": np.log1p(np.asarray(candidates.popularity, dtype=float)),
-        "similarity": signals["similarity"],
-        "bought": signals["bought"],
-    }
-    features = np.column_stack([columns[name] for name in blend.names])
+    features = _features(blend, candidates, signals)
     contributions = standardize(features) * blend.weights
     scores = contributions.sum(axis=1)
     ids = candidates.product_ids
@@ -143,6 +136,18 @@ def _blended(blend: BlendModel, candidates: SearchCandidates, signals: dict) -> 
         )
 
     return RankedSearch([ids[r] for r in rows], scores[order].tolist(), item)
+
+
+def _features(blend: BlendModel, candidates: SearchCandidates, signals: dict) -> np.ndarray:
+    """(candidates, blend features) matrix of the raw features."""
+    columns = {
+        "text": np.asarray(candidates.text, dtype=float),
+        "affinity": signals["affinity"],
+        "popularity": np.log1p(np.asarray(candidates.popularity, dtype=float)),
+        "similarity": signals["similarity"],
+        "bought": signals["bought"],
+    }
+    return np.column_stack([columns[name] for name in blend.names])
 
 
 class _ComponentTable:

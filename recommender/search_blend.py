@@ -60,16 +60,7 @@ def search_blend_forget() -> None:
 
 def search_training_lists(*, limit: int = MAX_SEARCHES):
     """(features per search, target row per search) from the newest logged searches."""
-    clicks: dict[int, set[int]] = {}
-    linked = (
-        Event.objects.filter(event_type__in=LINKED_EVENT_TYPES, context__has_key="search_event_id")
-        .order_by("-id")
-        .values_list("context", "product_id")[: limit * 4]
-    )
-    for context, product_id in linked:
-        search_id = context.get("search_event_id")
-        if isinstance(search_id, int) and product_id is not None:
-            clicks.setdefault(search_id, set()).add(product_id)
+    clicks = _clicked_products_by_search(limit=limit * 4)
     lists, targets = [], []
     searches = Event.objects.filter(pk__in=list(clicks), event_type=EventType.SEARCH).values_list(
         "pk", "context"
@@ -87,6 +78,22 @@ def search_training_lists(*, limit: int = MAX_SEARCHES):
         lists.append(np.array(rows))
         targets.append(clicked[0])
     return lists, targets
+
+
+def _clicked_products_by_search(*, limit: int) -> dict[int, set[int]]:
+    """Search event id -> the products clicked (or carted, bought) from it, over the
+    newest ``limit`` such events."""
+    clicks: dict[int, set[int]] = {}
+    linked = (
+        Event.objects.filter(event_type__in=LINKED_EVENT_TYPES, context__has_key="search_event_id")
+        .order_by("-id")
+        .values_list("context", "product_id")[:limit]
+    )
+    for context, product_id in linked:
+        search_id = context.get("search_event_id")
+        if isinstance(search_id, int) and product_id is not None:
+            clicks.setdefault(search_id, set()).add(product_id)
+    return clicks
 
 
 def search_blend_learn_from_clicks(*, min_searches: int = MIN_SEARCHES) -> SearchBlend | None:

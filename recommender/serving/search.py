@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommender.serving.items import ItemMatrix
 from recommender.serving.model import active_model
 from recommender.serving.shoppers import shopper_state
 
@@ -56,13 +57,19 @@ def search_signal_arrays(
         return None
     rows = index[known]
     affinity = np.zeros(len(product_ids), dtype=np.float64)
-    similarity = np.zeros(len(product_ids), dtype=np.float64)
     affinity[known] = matrix.raw[rows] @ state.vector
-    recent = [matrix.row_of[p] for p in state.recent if p in matrix.row_of]
-    recent = recent[:SIMILARITY_RECENT_ITEMS]
-    if recent:
-        similarity[known] = (matrix.unit[rows] @ matrix.unit[recent].T).max(axis=1)
+    similarity = np.zeros(len(product_ids), dtype=np.float64)
+    similarity[known] = _similarity_to_recent(matrix, rows, state.recent)
     bought = np.zeros(len(product_ids), dtype=np.float64)
     if state.purchased:
         bought[np.isin(np.asarray(product_ids, dtype=np.int64), list(state.purchased))] = 1.0
     return {"affinity": affinity, "similarity": similarity, "bought": bought, "known": known}
+
+
+def _similarity_to_recent(matrix: ItemMatrix, rows: np.ndarray, recent: tuple[int, ...]):
+    """Each row's largest cosine with the shopper's latest few products (0 without any)."""
+    recent_rows = [matrix.row_of[p] for p in recent if p in matrix.row_of]
+    recent_rows = recent_rows[:SIMILARITY_RECENT_ITEMS]
+    if not recent_rows:
+        return 0.0
+    return (matrix.unit[rows] @ matrix.unit[recent_rows].T).max(axis=1)

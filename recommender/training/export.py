@@ -29,6 +29,17 @@ TRAINING_EVENT_TYPES = (
     EventType.AD_CLICK,
 )
 PRICE_BUCKETS = 10
+CATALOGUE_FIELDS = (
+    "pk",
+    "title",
+    "category_id",
+    "category__path",
+    "brand_id",
+    "attributes",
+    "price",
+    "is_active",
+    "stock",
+)
 
 
 def session_key(session_id: str) -> str:
@@ -44,6 +55,18 @@ class CatalogueArrays:
     price_buckets: dict[int, int | None]
     inactive: set[int]
     out_of_stock: set[int]
+
+    def add(self, row: dict) -> None:
+        """One product's row (CATALOGUE_FIELDS)."""
+        pid = row["pk"]
+        self.product_ids.append(pid)
+        self.titles[pid] = row["title"]
+        self.attributes[pid] = product_side_features(row)
+        self.price_buckets[pid] = price_bucket(row["price"])
+        if not row["is_active"]:
+            self.inactive.add(pid)
+        if row["stock"] <= 0:
+            self.out_of_stock.add(pid)
 
 
 @dataclass
@@ -91,30 +114,12 @@ def catalogue_export(*, chunk_size: int = CHUNK_SIZE) -> CatalogueArrays:
         rows = list(
             Product.objects.filter(pk__gt=last)
             .order_by("pk")
-            .values(
-                "pk",
-                "title",
-                "category_id",
-                "category__path",
-                "brand_id",
-                "attributes",
-                "price",
-                "is_active",
-                "stock",
-            )[:chunk_size]
+            .values(*CATALOGUE_FIELDS)[:chunk_size]
         )
         if not rows:
             return out
         for row in rows:
-            pid = row["pk"]
-            out.product_ids.append(pid)
-            out.titles[pid] = row["title"]
-            out.attributes[pid] = product_side_features(row)
-            out.price_buckets[pid] = price_bucket(row["price"])
-            if not row["is_active"]:
-                out.inactive.add(pid)
-            if row["stock"] <= 0:
-                out.out_of_stock.add(pid)
+            out.add(row)
         last = rows[-1]["pk"]
 
 

@@ -78,16 +78,7 @@ def train_from_database(
     ``timings`` (also the result's) receives each stage's seconds."""
     timings = timings if timings is not None else {}
     config = model_config(parameters)
-    with _timed(timings, "export"):
-        catalogue = catalogue_export()
-        events = events_export(include_sessions=parameters.get("include_sessions", True))
-    log(
-        f"exported {len(events):,} events and {len(catalogue.product_ids):,} products in {timings['export']} s"
-    )
-    if len(events) < MIN_EVENTS_TO_TRAIN:
-        raise NotEnoughData(
-            f"only {len(events)} events to learn from; at least {MIN_EVENTS_TO_TRAIN} are needed"
-        )
+    catalogue, events = _exported(parameters, timings, log)
     with _timed(timings, "prepare"):
         data, features, split = _prepare(catalogue, events, config)
     if len(split.users_eval) == 0:
@@ -111,6 +102,23 @@ def train_from_database(
         device=str(model.metrics.get("device", "")),
         timings=timings,
     )
+
+
+def _exported(
+    parameters: dict, timings: dict, log: Callable[[str], None]
+) -> tuple[CatalogueArrays, EventArrays]:
+    """The catalogue and the training events; NotEnoughData when too few events exist."""
+    with _timed(timings, "export"):
+        catalogue = catalogue_export()
+        events = events_export(include_sessions=parameters.get("include_sessions", True))
+    log(
+        f"exported {len(events):,} events and {len(catalogue.product_ids):,} products in {timings['export']} s"
+    )
+    if len(events) < MIN_EVENTS_TO_TRAIN:
+        raise NotEnoughData(
+            f"only {len(events)} events to learn from; at least {MIN_EVENTS_TO_TRAIN} are needed"
+        )
+    return catalogue, events
 
 
 def _prepare(

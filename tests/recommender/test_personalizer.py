@@ -51,16 +51,23 @@ def fake_signals(calls):
     return signals
 
 
-@pytest.mark.django_db
-def test_the_shoppers_affinity_reorders_search_candidates(monkeypatch, candidates):
+@pytest.fixture
+def signal_calls(monkeypatch):
+    """The model's signals replaced by fake_signals; the list of who they were asked for."""
     calls = []
     monkeypatch.setattr(personalizer_module, "search_signal_arrays", fake_signals(calls))
-    ranked = rank_items(
-        RecommenderPersonalizer(),
-        shopper=Shopper(user_id=UserFactory().pk),
-        query="thing",
-        candidates=candidates,
+    return calls
+
+
+def ranked_for(shopper, candidates):
+    return rank_items(
+        RecommenderPersonalizer(), shopper=shopper, query="thing", candidates=candidates
     )
+
+
+@pytest.mark.django_db
+def test_the_shoppers_affinity_reorders_search_candidates(signal_calls, candidates):
+    ranked = ranked_for(Shopper(user_id=UserFactory().pk), candidates)
     assert ranked[0].product_id == candidates[-1].product_id
     first = ranked[0].components
     assert set(LIVE_FEATURES) <= set(first)
@@ -70,8 +77,7 @@ def test_the_shoppers_affinity_reorders_search_candidates(monkeypatch, candidate
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("personalize", [True, False])
-def test_the_columnar_ranking_is_the_item_ranking(monkeypatch, candidates, personalize):
-    monkeypatch.setattr(personalizer_module, "search_signal_arrays", fake_signals([]))
+def test_the_columnar_ranking_is_the_item_ranking(signal_calls, candidates, personalize):
     shopper = Shopper(user_id=UserFactory().pk, personalize=personalize)
     columns = RecommenderPersonalizer().rank_search_columns(
         shopper=shopper, query="thing", candidates=search_candidates(candidates)
@@ -86,41 +92,22 @@ def test_the_columnar_ranking_is_the_item_ranking(monkeypatch, candidates, perso
 
 
 @pytest.mark.django_db
-def test_an_anonymous_shopper_is_personalized_from_the_session(monkeypatch, candidates):
-    calls = []
-    monkeypatch.setattr(personalizer_module, "search_signal_arrays", fake_signals(calls))
-    ranked = rank_items(
-        RecommenderPersonalizer(),
-        shopper=Shopper(session_id="abc"),
-        query="thing",
-        candidates=candidates,
-    )
-    assert calls == [(None, "abc")]
+def test_an_anonymous_shopper_is_personalized_from_the_session(signal_calls, candidates):
+    ranked = ranked_for(Shopper(session_id="abc"), candidates)
+    assert signal_calls == [(None, "abc")]
     assert ranked[0].product_id == candidates[-1].product_id
 
 
 @pytest.mark.django_db
-def test_a_shopper_who_opted_out_gets_the_text_order(monkeypatch, candidates):
-    calls = []
-    monkeypatch.setattr(personalizer_module, "search_signal_arrays", fake_signals(calls))
-    ranked = rank_items(
-        RecommenderPersonalizer(),
-        shopper=Shopper(user_id=UserFactory().pk, personalize=False),
-        query="thing",
-        candidates=candidates,
-    )
-    assert calls == []
+def test_a_shopper_who_opted_out_gets_the_text_order(signal_calls, candidates):
+    ranked = ranked_for(Shopper(user_id=UserFactory().pk, personalize=False), candidates)
+    assert signal_calls == []
     assert [r.product_id for r in ranked] == [c.product_id for c in candidates]
 
 
 @pytest.mark.django_db
 def test_without_an_active_model_the_text_order_stands(candidates):
-    ranked = rank_items(
-        RecommenderPersonalizer(),
-        shopper=Shopper(user_id=UserFactory().pk),
-        query="thing",
-        candidates=candidates,
-    )
+    ranked = ranked_for(Shopper(user_id=UserFactory().pk), candidates)
     assert [r.product_id for r in ranked] == [c.product_id for c in candidates]
 
 
@@ -138,11 +125,6 @@ def test_a_product_the_shopper_already_bought_is_demoted(monkeypatch, candidates
         }
 
     monkeypatch.setattr(personalizer_module, "search_signal_arrays", signals)
-    ranked = rank_items(
-        RecommenderPersonalizer(),
-        shopper=Shopper(user_id=UserFactory().pk),
-        query="thing",
-        candidates=candidates,
-    )
+    ranked = ranked_for(Shopper(user_id=UserFactory().pk), candidates)
     assert ranked[-1].product_id == candidates[0].product_id
     assert ranked[-1].components["bought"] < 0
