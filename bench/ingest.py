@@ -4,9 +4,10 @@
 
 Generates products, then a CSV of events (several types, users and anonymous sessions,
 90 days of timestamps), and loads it with the same functions as `manage.py
-import_events` (read_rows -> import_event_rows: validation, SKU/user resolution,
-batched idempotent writes, the popularity refresh). Then loads the same file again to
-time the idempotent re-run. Loads it --repeat times (3) into emptied tables and reports the median.
+import_events` (read_rows -> import_event_rows -> shop.events: validation, SKU/user
+resolution, batched idempotent writes, the popularity counters). Then loads the same
+file again to time the idempotent re-run. Loads it --repeat times (3) into emptied
+tables and reports the median.
 Writes {"events_per_second", "events", "median_of", "runs", ...}.
 """
 
@@ -28,40 +29,31 @@ from bench import _django
 TYPES = ["view"] * 60 + ["click"] * 20 + ["add_to_cart"] * 10 + ["purchase"] * 5 + ["search"] * 5
 
 
-def generate(path: Path, *, events: int, products: int, users: int, seed: int = 1) -> None:
+def generate(
+    path: Path, *, columns: tuple[str, ...], events: int, products: int, users: int, seed: int = 1
+) -> None:
+    """A CSV of ``events`` rows in the importers' ``columns`` (the unused ones empty)."""
     rng = random.Random(seed)
     start = datetime(2026, 6, 1, tzinfo=UTC)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "event_id",
-                "user",
-                "session_id",
-                "sku",
-                "type",
-                "value",
-                "query",
-                "position",
-                "occurred_at",
-            ]
-        )
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
         for n in range(events):
             kind = rng.choice(TYPES)
             anonymous = rng.random() < 0.2
             sku = "" if kind == "search" else f"BENCH-{int(rng.paretovariate(1.2)) % products:06d}"
             writer.writerow(
-                [
-                    f"b{n}",
-                    "" if anonymous else f"bench-user-{rng.randrange(users)}",
-                    f"sess-{rng.randrange(users * 2)}" if anonymous else "",
-                    sku,
-                    kind,
-                    rng.randint(1, 3) if kind in ("add_to_cart", "purchase") else "",
-                    "red nail polish" if kind == "search" else "",
-                    rng.randint(1, 24) if kind == "click" else "",
-                    (start + timedelta(seconds=n * 15)).isoformat(),
-                ]
+                {
+                    "event_id": f"b{n}",
+                    "user": "" if anonymous else f"bench-user-{rng.randrange(users)}",
+                    "session_id": f"sess-{rng.randrange(users * 2)}" if anonymous else "",
+                    "sku": sku,
+                    "type": kind,
+                    "value": rng.randint(1, 3) if kind in ("add_to_cart", "purchase") else "",
+                    "query": "red nail polish" if kind == "search" else "",
+                    "position": rng.randint(1, 24) if kind == "click" else "",
+                    "occurred_at": (start + timedelta(seconds=n * 15)).isoformat(),
+                }
             )
 
 
@@ -92,6 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     vendor = _django.setup("ingest")
+    from shop.events.validation import EVENT_COLUMNS
     from shop.importers import import_event_rows, read_rows
     from shop.models import Event, Product
 
@@ -102,7 +95,13 @@ def main() -> None:
     runs: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.csv"
-        generate(path, events=args.events, products=args.products, users=args.users)
+        generate(
+            path,
+            columns=EVENT_COLUMNS,
+            events=args.events,
+            products=args.products,
+            users=args.users,
+        )
         for repeat in range(args.repeat):
             if repeat:
                 _reset()  # the next load starts from the same empty tables

@@ -339,47 +339,33 @@ def _unique_slug(model, text: str) -> str:
     return slug
 
 
-def _product(parsed: ProductRow, catalogue: CatalogueCache) -> Product:
-    return Product(
-        sku=parsed.sku,
-        title=parsed.title,
-        description=parsed.description,
-        category_id=catalogue.category_id(parsed.category_path),
-        brand_id=catalogue.brand_id(parsed.brand),
-        price=parsed.price,
-        currency=parsed.currency,
-        stock=parsed.stock,
-        is_active=parsed.active,
-        attributes=parsed.attributes,
-        image_url=parsed.image_url,
-        updated_at=timezone.now(),
-    )
+def _product_fields(parsed: ProductRow, catalogue: CatalogueCache) -> dict[str, Any]:
+    """The Product fields a file sets; a re-imported SKU overwrites all of them."""
+    return {
+        "sku": parsed.sku,
+        "title": parsed.title,
+        "description": parsed.description,
+        "category_id": catalogue.category_id(parsed.category_path),
+        "brand_id": catalogue.brand_id(parsed.brand),
+        "price": parsed.price,
+        "currency": parsed.currency,
+        "stock": parsed.stock,
+        "is_active": parsed.active,
+        "attributes": parsed.attributes,
+        "image_url": parsed.image_url,
+        "updated_at": timezone.now(),
+    }
 
 
-# What a re-imported SKU overwrites: every field _product sets but the SKU itself.
-PRODUCT_UPDATE_FIELDS = [
-    "title",
-    "description",
-    "category",
-    "brand",
-    "price",
-    "currency",
-    "stock",
-    "is_active",
-    "attributes",
-    "image_url",
-    "updated_at",
-]
-
-
-def _products_upsert(batch: dict[str, Product], report: ImportReport) -> None:
+def _products_upsert(batch: dict[str, dict[str, Any]], report: ImportReport) -> None:
     existing = set(Product.objects.filter(sku__in=list(batch)).values_list("sku", flat=True))
+    update_fields = [name for name in next(iter(batch.values())) if name != "sku"]
     with transaction.atomic():
         Product.objects.bulk_create(
-            list(batch.values()),
+            [Product(**fields) for fields in batch.values()],
             update_conflicts=True,
             unique_fields=["sku"],
-            update_fields=PRODUCT_UPDATE_FIELDS,
+            update_fields=update_fields,
             batch_size=1000,
         )
     report.updated += len(existing)
@@ -393,11 +379,11 @@ def import_product_rows(
     repeated in the file counts as a duplicate; its last row wins."""
     report = ImportReport()
     catalogue = CatalogueCache()
-    batch: dict[str, Product] = {}
+    batch: dict[str, dict[str, Any]] = {}
     for _, parsed in _parsed_rows(rows, parse_product, report, on_error, file_name):
         if parsed.sku in batch:
             report.duplicates += 1
-        batch[parsed.sku] = _product(parsed, catalogue)
+        batch[parsed.sku] = _product_fields(parsed, catalogue)
         if len(batch) >= batch_size:
             _products_upsert(batch, report)
             batch = {}

@@ -62,10 +62,7 @@ def parse_int(row: dict, name: str, *, default: int | None = None, minimum: int 
     value = parse_text(row, name)
     if not value:
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise RowInvalid(name, f"{value[:40]!r} is not a whole number") from None
+    number = _float(value, name, "a whole number")
     if not number.is_integer():
         raise RowInvalid(name, f"{value[:40]!r} is not a whole number")
     if number < minimum:
@@ -79,13 +76,17 @@ def parse_float(row: dict, name: str) -> float | None:
     value = parse_text(row, name)
     if not value:
         return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise RowInvalid(name, f"{value[:40]!r} is not a number") from None
+    number = _float(value, name, "a number")
     if number != number or number in (float("inf"), float("-inf")):
         raise RowInvalid(name, f"{value[:40]!r} is not a finite number")
     return number
+
+
+def _float(value: str, name: str, what: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise RowInvalid(name, f"{value[:40]!r} is not {what}") from None
 
 
 def parse_bool(row: dict, name: str, *, default: bool) -> bool:

@@ -38,7 +38,6 @@ Refused = Callable[[Any, str, str], None]
 class IngestCounts:
     created: int = 0
     duplicates: int = 0
-    refused: int = 0
     unknown_products: int = 0
 
 
@@ -55,7 +54,7 @@ def events_ingest(
     - Idempotent on (source, client event id): a repeat within ``events`` or of a stored
       event counts as a duplicate and changes nothing.
     - A row naming an unknown product, or an unknown shopper that ``users`` may not
-      create, goes to ``on_refused`` with its place and is counted as refused.
+      create, goes to ``on_refused`` with its place and is not stored.
     - Each inserted event adds its weight to its product's popularity.
     - With ``announce``, listeners of ``events_recorded`` hear of the new events after
       the commit.
@@ -117,10 +116,12 @@ class _Ingest:
         product_id = self.products.ids.get(event.sku) if event.sku else None
         if event.sku and product_id is None:
             self.counts.unknown_products += 1
-            return self._refuse(place, "sku", f"unknown product {event.sku!r}")
+            self.on_refused(place, "sku", f"unknown product {event.sku!r}")
+            return None
         user_id = self.users.ids.get(event.username) if event.username else None
         if event.username and user_id is None:
-            return self._refuse(place, "user", f"unknown user {event.username!r}")
+            self.on_refused(place, "user", f"unknown user {event.username!r}")
+            return None
         return (
             user_id,
             event.session_id,
@@ -135,10 +136,6 @@ class _Ingest:
             event.occurred_at,
             self.received_at,
         )
-
-    def _refuse(self, place: Any, field_name: str, reason: str) -> None:
-        self.counts.refused += 1
-        self.on_refused(place, field_name, reason)
 
     def _written(self, inserted: list[tuple], submitted: int) -> None:
         self.counts.created += len(inserted)
@@ -173,13 +170,7 @@ def event_batch_record(
     is named in ``errors`` (index order) with its field and reason.
     """
     result = EventBatchResult()
-    latest = timezone.now() + FUTURE_TOLERANCE
-    events: list[tuple[int, EventRow]] = []
-    for index, item in enumerate(items):
-        try:
-            events.append((index, _item_event(item, caller, default_source, latest)))
-        except RowInvalid as exc:
-            result.errors.append(ItemError(index, exc.field, exc.reason))
+    events = _item_events(items, caller, default_source, result.errors)
 
     def refused(index: int, field_name: str, reason: str) -> None:
         result.errors.append(ItemError(index, field_name, reason))
@@ -195,6 +186,20 @@ def event_batch_record(
     result.created, result.duplicates = counts.created, counts.duplicates
     result.errors.sort(key=lambda error: error.index)
     return result
+
+
+def _item_events(
+    items: list, caller: EventCaller, default_source: str, errors: list[ItemError]
+) -> list[tuple[int, EventRow]]:
+    """(index, event) for each valid item; each invalid one named in ``errors``."""
+    latest = timezone.now() + FUTURE_TOLERANCE
+    events: list[tuple[int, EventRow]] = []
+    for index, item in enumerate(items):
+        try:
+            events.append((index, _item_event(item, caller, default_source, latest)))
+        except RowInvalid as exc:
+            errors.append(ItemError(index, exc.field, exc.reason))
+    return events
 
 
 def _item_event(item: Any, caller: EventCaller, default_source: str, latest) -> EventRow:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from shop.importers import ImportReport, RowError
+from shop.importers import ImportReport, RowError, check_columns, read_rows
 
 
 class ErrorReport:
@@ -77,3 +78,30 @@ def add_common_arguments(parser) -> None:
     parser.add_argument("--format", choices=["csv", "tsv", "jsonl"], help="override the format")
     parser.add_argument("--errors", metavar="FILE", help="also write each bad row to this CSV")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def checked_file(name: str, required: list[str], *, fmt: str | None) -> Path:
+    """The file to import; CommandError when it is missing or lacks a required column."""
+    path = Path(name)
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    missing = check_columns(path, required, fmt=fmt)
+    if missing:
+        raise CommandError(f"{path.name}: missing required column(s): {', '.join(missing)}")
+    return path
+
+
+def import_file(
+    command, options: dict, *, path: Path, what: str, importer: Callable[..., ImportReport]
+) -> None:
+    """Read the file with a progress bar, import its rows, report, exit non-zero on
+    failed rows."""
+    errors = ErrorReport(options["errors"], stream=command.stderr)
+    with progress_rows(
+        read_rows(path, fmt=options["format"]),
+        total=count_lines(path),
+        desc=what,
+        disable=options["no_progress"],
+    ) as rows:
+        report = importer(rows, file_name=path.name, on_error=errors)
+    finish(command, report, errors, what)

@@ -24,25 +24,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["path"])
+        if options["dataset"] == "amazon-beauty":
+            products, events, names, extra = _amazon_beauty(path)
+        else:
+            products, events, names, extra = _online_retail(path)
         errors = ErrorReport(options["errors"], stream=self.stderr)
         quiet = options["no_progress"]
-        if options["dataset"] == "amazon-beauty":
-            for name in ("items.tsv", "interactions.tsv", "sequences.tsv"):
-                if not (path / name).is_file():
-                    raise CommandError(
-                        f"{path}: {name} is missing (expected the amazon_beauty format)"
-                    )
-            products = datasets.amazon_beauty_products(path)
-            extra: dict[str, int] = {}
-            events = datasets.amazon_beauty_events(path)
-            names = ("items.tsv", "interactions.tsv")
-        else:
-            if not path.is_file():
-                raise CommandError(f"{path}: no such file")
-            products = datasets.online_retail_products(path)
-            extra = {}
-            events = datasets.online_retail_events(path, extra)
-            names = (path.name, path.name)
         with progress_rows(products, total=0, desc="products", disable=quiet) as rows:
             product_report = import_product_rows(rows, file_name=names[0], on_error=errors)
         self.stdout.write(f"products: {product_report.summary()}")
@@ -54,4 +41,23 @@ class Command(BaseCommand):
         failed = product_report.failed + event_report.failed
         if failed:
             raise CommandError(f"{failed} row(s) failed; the valid rows were imported.")
-        return None
+
+
+def _amazon_beauty(path: Path):
+    """(product rows, event rows, the file names they are reported under, extra counts)."""
+    for name in ("items.tsv", "interactions.tsv", "sequences.tsv"):
+        if not (path / name).is_file():
+            raise CommandError(f"{path}: {name} is missing (expected the amazon_beauty format)")
+    products = datasets.amazon_beauty_products(path)
+    events = datasets.amazon_beauty_events(path)
+    return products, events, ("items.tsv", "interactions.tsv"), {}
+
+
+def _online_retail(path: Path):
+    """As _amazon_beauty; ``extra`` counts the cancellations as the events are read."""
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    extra: dict[str, int] = {}
+    products = datasets.online_retail_products(path)
+    events = datasets.online_retail_events(path, extra)
+    return products, events, (path.name, path.name), extra

@@ -1,10 +1,10 @@
-from pathlib import Path
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shop.importers import check_columns, import_event_rows, read_rows, zone
+from shop.importers import import_event_rows, zone
 
-from ._importing import ErrorReport, add_common_arguments, count_lines, finish, progress_rows
+from ._importing import add_common_arguments, checked_file, import_file
 
 
 class Command(BaseCommand):
@@ -20,28 +20,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        missing = check_columns(path, ["type", "occurred_at"], fmt=options["format"])
-        if missing:
-            raise CommandError(f"{path.name}: missing required column(s): {', '.join(missing)}")
+        path = checked_file(options["file"], ["type", "occurred_at"], fmt=options["format"])
         try:
             tz = zone(options["timezone"])
         except Exception:
             raise CommandError(f"unknown time zone {options['timezone']!r}") from None
-        errors = ErrorReport(options["errors"], stream=self.stderr)
-        with progress_rows(
-            read_rows(path, fmt=options["format"]),
-            total=count_lines(path),
-            desc="events",
-            disable=options["no_progress"],
-        ) as rows:
-            report = import_event_rows(
-                rows,
-                file_name=path.name,
-                on_error=errors,
-                default_source=options["source"],
-                default_tz=tz,
-            )
-        finish(self, report, errors, "events")
+        importer = partial(import_event_rows, default_source=options["source"], default_tz=tz)
+        import_file(self, options, path=path, what="events", importer=importer)

@@ -1,10 +1,8 @@
-from pathlib import Path
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
+from shop.importers import import_product_rows
 
-from shop.importers import check_columns, import_product_rows, read_rows
-
-from ._importing import ErrorReport, add_common_arguments, count_lines, finish, progress_rows
+from ._importing import add_common_arguments, checked_file, import_file
 
 
 class Command(BaseCommand):
@@ -16,18 +14,5 @@ class Command(BaseCommand):
         add_common_arguments(parser)
 
     def handle(self, *args, **options):
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        missing = check_columns(path, ["sku", "title"], fmt=options["format"])
-        if missing:
-            raise CommandError(f"{path.name}: missing required column(s): {', '.join(missing)}")
-        errors = ErrorReport(options["errors"], stream=self.stderr)
-        with progress_rows(
-            read_rows(path, fmt=options["format"]),
-            total=count_lines(path),
-            desc="products",
-            disable=options["no_progress"],
-        ) as rows:
-            report = import_product_rows(rows, file_name=path.name, on_error=errors)
-        finish(self, report, errors, "products")
+        path = checked_file(options["file"], ["sku", "title"], fmt=options["format"])
+        import_file(self, options, path=path, what="products", importer=import_product_rows)
