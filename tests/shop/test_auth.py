@@ -76,4 +76,3 @@ def test_a_wrong_password_is_checked_once(client, monkeypatch):
     assert not client.login(username=user.username, password="wrong")
     assert calls == ["ShopperBackend"]  # Django's ModelBackend is not asked again
     assert client.login(username=user.username, password="right-one")
-
