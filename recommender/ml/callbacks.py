@@ -36,9 +36,8 @@ class TimeBudget(Callback):
 class EarlyStopping(Callback):
     """Validates every `every` epochs (and at the last), keeps the best weights.
 
-    Training stops once `patience` validations in all were not better than the best
-    so far (they need not be consecutive: annealing counts on that); the best
-    weights are restored when training ends.
+    Training stops once `patience` validations in a row bring no new best (a new
+    best resets the count); the best weights are restored when training ends.
 
     Args:
         validate: Returns this epoch's validation metrics, e.g. {"val_ndcg@10": ...};
