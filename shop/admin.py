@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.template.response import TemplateResponse
@@ -146,8 +147,6 @@ class SearchRuleAdmin(admin.ModelAdmin):
     def explain_view(self, request):
         """The ordered results of a query for a chosen shopper, with each score part."""
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         context = {**self.admin_site.each_context(request), "title": "Explain a search"}
         query = request.GET.get("q", "")
@@ -155,46 +154,41 @@ class SearchRuleAdmin(admin.ModelAdmin):
         session_id = request.GET.get("session", "").strip()[:64]
         context.update(query=query, username=username, session_id=session_id)
         if "q" in request.GET:
-            user = None
-            if username:
-                user = get_user_model().objects.filter(username=username).first()
-                if user is None:
-                    context["error"] = f"No user named {username!r}."
-            if "error" not in context:
-                try:
-                    params = SearchParams.from_mapping(
-                        {"q": query, "page_size": str(EXPLAIN_RESULTS)}
-                    )
-                    opted_out = bool(
-                        user
-                        and ShopperProfile.objects.filter(
-                            user=user, personalization_opt_out=True
-                        ).exists()
-                    )
-                    shopper = Shopper(
-                        user_id=user.pk if user else None,
-                        session_id=session_id,
-                        personalize=not opted_out,
-                    )
-                    result = search_products(params=params, shopper=shopper)
-                except SearchInputError as error:
-                    context["error"] = f"{error.field}: {error.reason}"
-                else:
-                    names = ["text", "affinity", "popularity", "rules"]
-                    for hit in result.hits:
-                        for name in hit.components:
-                            if name not in names:
-                                names.append(name)
-                    context.update(
-                        result=result,
-                        opted_out=opted_out,
-                        component_names=names,
-                        rows=[
-                            (n, hit, [hit.components.get(c) for c in names])
-                            for n, hit in enumerate(result.hits, start=1)
-                        ],
-                    )
+            context.update(_explained(query, username=username, session_id=session_id))
         return TemplateResponse(request, "admin/shop/search_explain.html", context)
+
+
+def _explained(query: str, *, username: str, session_id: str) -> dict:
+    """The explain page's results for the query as that user (or session) gets them, or
+    an error to show."""
+    user = None
+    if username:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return {"error": f"No user named {username!r}."}
+    opted_out = bool(
+        user and ShopperProfile.objects.filter(user=user, personalization_opt_out=True).exists()
+    )
+    shopper = Shopper(
+        user_id=user.pk if user else None, session_id=session_id, personalize=not opted_out
+    )
+    try:
+        params = SearchParams.from_mapping({"q": query, "page_size": str(EXPLAIN_RESULTS)})
+        result = search_products(params=params, shopper=shopper)
+    except SearchInputError as error:
+        return {"error": f"{error.field}: {error.reason}"}
+    names = ["text", "affinity", "popularity", "rules"]
+    for hit in result.hits:
+        names.extend(name for name in hit.components if name not in names)
+    return {
+        "result": result,
+        "opted_out": opted_out,
+        "component_names": names,
+        "rows": [
+            (n, hit, [hit.components.get(c) for c in names])
+            for n, hit in enumerate(result.hits, start=1)
+        ],
+    }
 
 
 @admin.register(ShopperProfile)

@@ -13,8 +13,8 @@ from shop.events.record import event_record
 from shop.models import EventType, Product, ShopperProfile
 from shop.personalization import get_personalizer
 from shop.search.autocomplete import search_autocomplete
-from shop.search.params import SearchInputError, SearchParams
-from shop.search.service import search_log_context, search_products
+from shop.search.params import SearchInputError
+from shop.search.service import SearchResult, search_and_log
 from shop.selectors import products_in_order, trending_products
 from shop.shoppers import OPT_OUT_SESSION_KEY, shopper_from_request
 
@@ -54,9 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     try:
-        params = SearchParams.from_mapping(request.GET)
-        shopper = shopper_from_request(request, create_session=bool(request.GET.get("q")))
-        result = search_products(params=params, shopper=shopper)
+        logged = search_and_log(request=request)
     except SearchInputError as error:
         return render(
             request,
@@ -64,41 +62,39 @@ def search(request: HttpRequest) -> HttpResponse:
             {"error": error, "query": request.GET.get("q", "")[:200]},
             status=400,
         )
-    search_event = None
-    if params.query and result.page == 1:
-        search_event = event_record(
-            shopper=shopper,
-            event_type=EventType.SEARCH,
-            query=params.query,
-            context=search_log_context(result),
-        )
-    offset = (result.page - 1) * params.page_size
-    hits = [
-        (
-            hit,
-            f"{hit.product.get_absolute_url()}?"
-            + urlencode(
-                {
-                    "q": params.query,
-                    "pos": offset + n,
-                    "sid": search_event.pk if search_event else "",
-                }
-            ),
-        )
-        for n, hit in enumerate(result.hits, start=1)
-    ]
+    result = logged.result
     return render(
         request,
         "shop/search.html",
         {
             "result": result,
-            "query": params.query,
-            "params": params,
-            "hits": hits,
+            "query": result.params.query,
+            "params": result.params,
+            "hits": _hit_links(result, logged.search_event_id),
             "sorts": SORT_LABELS,
             "querystring": _querystring(request, drop=("page",)),
         },
     )
+
+
+def _hit_links(result: SearchResult, search_event_id: int | None) -> list:
+    """(hit, link to its product page): the link names the query, the position and the
+    search event, so that the click is attributed to this search."""
+    offset = (result.page - 1) * result.params.page_size
+    return [
+        (
+            hit,
+            f"{hit.product.get_absolute_url()}?"
+            + urlencode(
+                {
+                    "q": result.params.query,
+                    "pos": offset + n,
+                    "sid": "" if search_event_id is None else search_event_id,
+                }
+            ),
+        )
+        for n, hit in enumerate(result.hits, start=1)
+    ]
 
 
 @require_POST

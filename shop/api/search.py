@@ -20,12 +20,9 @@ from shop.api.serializers import (
     AutocompleteResponseSerializer,
     SearchResponseSerializer,
 )
-from shop.events.record import event_record
-from shop.models import EventType
 from shop.search.autocomplete import search_autocomplete
-from shop.search.params import MAX_PAGE_SIZE, SORTS, SearchInputError, SearchParams
-from shop.search.service import search_log_context, search_products
-from shop.shoppers import shopper_from_request
+from shop.search.params import MAX_PAGE_SIZE, SORTS, SearchInputError
+from shop.search.service import LoggedSearch, search_and_log
 
 logger = logging.getLogger(__name__)
 
@@ -57,42 +54,38 @@ class SearchView(ApiView):
         responses={200: SearchResponseSerializer, 400: BAD_PARAMETERS},
     )
     def get(self, request: Request) -> Response:
-        """The storefront's search (shop.search.service.search_products) for the requesting
+        """The storefront's search (shop.search.service.search_and_log) for the requesting
         shopper: filters, facets, sort and personalized order. Page 1 of a non-empty
         query records a ``search`` event, as the storefront does."""
         try:
-            params = SearchParams.from_mapping(request.query_params)
-            shopper = shopper_from_request(request, create_session=bool(params.query))
-            result = search_products(params=params, shopper=shopper)
+            logged = search_and_log(request=request, source=APP_SOURCE)
         except SearchInputError as error:
             raise bad_request(error.field, error.reason) from None
-        search_event = None
-        if params.query and result.page == 1:
-            search_event = event_record(
-                shopper=shopper,
-                event_type=EventType.SEARCH,
-                query=params.query,
-                context=search_log_context(result),
-                source=APP_SOURCE,
-            )
-        products = []
-        for hit in result.hits:
-            hit.product.score = hit.score
-            hit.product.reason = hit.reason
-            products.append(hit.product)
-        payload = {
-            "query": params.query,
-            "total": result.total,
-            "page": result.page,
-            "num_pages": result.num_pages,
-            "personalized": result.personalized,
-            "did_you_mean": result.did_you_mean,
-            "corrected_query": result.corrected_query,
-            "search_event_id": search_event.pk if search_event else None,
-            "results": products,
-            "facets": result.facets,
-        }
+        payload = _search_payload(logged)
         return Response(SearchResponseSerializer(payload, context={"request": request}).data)
+
+
+def _search_payload(logged: LoggedSearch) -> dict:
+    """What SearchResponseSerializer renders: the page's products carry their score and
+    reason."""
+    result = logged.result
+    products = []
+    for hit in result.hits:
+        hit.product.score = hit.score
+        hit.product.reason = hit.reason
+        products.append(hit.product)
+    return {
+        "query": result.params.query,
+        "total": result.total,
+        "page": result.page,
+        "num_pages": result.num_pages,
+        "personalized": result.personalized,
+        "did_you_mean": result.did_you_mean,
+        "corrected_query": result.corrected_query,
+        "search_event_id": logged.search_event_id,
+        "results": products,
+        "facets": result.facets,
+    }
 
 
 class SearchAutocompleteView(ApiView):

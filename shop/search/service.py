@@ -1,5 +1,5 @@
-"""The search service both views call: a page of results for a shopper, and what its
-search event records."""
+"""The search service: a page of results for a shopper (``search_products``), and the
+steps both the storefront and the API take around it (``search_and_log``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from shop.models import Product
+from django.http import HttpRequest
+
+from shop.events.record import event_record
+from shop.models import EventType, Product
 from shop.personalization import ScoredItem
 from shop.search.cache import search_generation
 from shop.search.cards import products_shown
@@ -18,7 +21,7 @@ from shop.search.params import SearchParams
 from shop.search.ranking import personalized_page
 from shop.search.retrieval import RERANK_WINDOW, sorted_page
 from shop.search.spelling import did_you_mean
-from shop.shoppers import Shopper
+from shop.shoppers import Shopper, shopper_from_request
 
 
 @dataclass
@@ -50,6 +53,32 @@ class SearchResult:
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+
+@dataclass(frozen=True)
+class LoggedSearch:
+    result: SearchResult
+    # The search event recorded for this page, if one was (page 1 of a query).
+    search_event_id: int | None
+
+
+def search_and_log(*, request: HttpRequest, source: str = "web") -> LoggedSearch:
+    """Search as the request's GET parameters ask, for the shopper making it, and record
+    page 1 of a non-empty query as a ``search`` event (from ``source``) with the list
+    shown. Raises SearchInputError naming the first bad parameter."""
+    params = SearchParams.from_mapping(request.GET)
+    shopper = shopper_from_request(request, create_session=bool(params.query))
+    result = search_products(params=params, shopper=shopper)
+    search_event = None
+    if params.query and result.page == 1:
+        search_event = event_record(
+            shopper=shopper,
+            event_type=EventType.SEARCH,
+            query=params.query,
+            context=search_log_context(result),
+            source=source,
+        )
+    return LoggedSearch(result, search_event.pk if search_event else None)
 
 
 def search_products(

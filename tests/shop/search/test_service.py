@@ -6,14 +6,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shop.models import Event, EventType, ShopperProfile
-from shop.personalization import ScoredItem
+from shop.personalization import RankSearchFromList, ScoredItem
 from tests.factories import UserFactory
 from tests.shop.search.helpers import API_SEARCH_URL, SEARCH_URL, run
 
 pytestmark = pytest.mark.django_db
 
 
-class TasteRecorder:
+class TasteRecorder(RankSearchFromList):
     """A personalizer that records whether it was asked to personalize."""
 
     name = "taste-recorder"
@@ -111,3 +111,20 @@ def test_search_results_facets_are_read_only(tools):
         result.facets["brand"] = []
     with pytest.raises(AttributeError):
         result.facets["brand"].append(None)
+
+
+def test_only_page_one_of_a_non_empty_query_is_logged(client, tools):
+    client.get(SEARCH_URL, {"q": "roll", "page_size": 1, "page": 2})
+    client.get(API_SEARCH_URL, {"q": "roll", "page_size": 1, "page": 2})
+    client.get(SEARCH_URL, {"q": "  "})
+    assert not Event.objects.filter(event_type=EventType.SEARCH).exists()
+
+
+def test_the_storefront_and_the_api_log_the_same_search(client, tools):
+    client.get(SEARCH_URL, {"q": "roll"})
+    client.get(API_SEARCH_URL, {"q": "roll"})
+    web, app = Event.objects.filter(event_type=EventType.SEARCH).order_by("pk")
+    assert (web.source, app.source) == ("web", "app")
+    assert web.query == app.query == "roll"
+    assert web.context == app.context
+    assert web.context["shown"] and web.context["results"] == 2
