@@ -12,7 +12,7 @@ from django.db import connection
 from shop.caching import cache_get, cache_set
 from shop.personalization import SearchCandidates
 from shop.search.cache import local_matches
-from shop.search.cards import card_rows
+from shop.search.cards import pickled_cards
 from shop.search.facets import FacetValue
 from shop.search.params import SearchParams
 from shop.search.postgres import matches_postgres
@@ -128,5 +128,5 @@ def _find(params: SearchParams) -> Matches:
         # Facet lists as tuples: the searches of a process share one instance.
         facets={kind: tuple(values) for kind, values in facets.items()},
         window=window,
-        cards=card_rows([row[0] for row in window]),
+        cards=pickled_cards([row[0] for row in window]),
     )

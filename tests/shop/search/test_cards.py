@@ -62,3 +62,10 @@ def test_a_post_init_listener_still_hears_the_page_products(tools):
     finally:
         post_init.disconnect(listener, sender=Product)
     assert sorted(heard) == sorted(h.product.pk for h in hits)
+
+
+def test_the_products_of_a_page_get_their_own_instances_and_share_their_category(tools):
+    run("roll")
+    first, second = (hit.product for hit in run("roll").hits)
+    assert first.pk != second.pk
+    assert first.category is second.category and first.category.name == "Sanding Rolls"
