@@ -177,9 +177,7 @@ def _explained(query: str, *, username: str, session_id: str) -> dict:
         result = search_products(params=params, shopper=shopper)
     except SearchInputError as error:
         return {"error": f"{error.field}: {error.reason}"}
-    names = ["text", "affinity", "popularity", "rules"]
-    for hit in result.hits:
-        names.extend(name for name in hit.components if name not in names)
+    names = _component_names(result.hits)
     return {
         "result": result,
         "opted_out": opted_out,
@@ -189,6 +187,14 @@ def _explained(query: str, *, username: str, session_id: str) -> dict:
             for n, hit in enumerate(result.hits, start=1)
         ],
     }
+
+
+def _component_names(hits) -> list[str]:
+    """The explain table's score columns: the usual ones, then any a plug-in adds."""
+    names = ["text", "affinity", "popularity", "rules"]
+    for hit in hits:
+        names.extend(name for name in hit.components if name not in names)
+    return names
 
 
 @admin.register(ShopperProfile)

@@ -16,7 +16,7 @@ from shop.personalization import ScoredItem
 from shop.search.cache import search_generation
 from shop.search.cards import products_shown
 from shop.search.facets import FacetValue
-from shop.search.matches import matches_for
+from shop.search.matches import Matches, matches_for
 from shop.search.params import SearchParams
 from shop.search.ranking import personalized_page
 from shop.search.retrieval import RERANK_WINDOW, sorted_page
@@ -98,13 +98,8 @@ def search_products(
     num_pages = max(1, math.ceil(found.total / params.page_size))
     page = min(params.page, num_pages)  # an absurd page number shows the last page
     start = (page - 1) * params.page_size
-    end = start + params.page_size
     personalized = params.sort == "relevance" and start < RERANK_WINDOW and found.total > 0
-    if personalized:
-        items = personalized_page(found, params, shopper, start=start, end=end)
-    else:
-        rows = sorted_page(params, banned=found.rules.bans, start=start, end=end)
-        items = [ScoredItem(product_id=pk, score=float(s)) for pk, s in rows]
+    items = _page_items(found, params, shopper, start=start, personalized=personalized)
     return SearchResult(
         params=params,
         hits=_hits(items, found.cards),
@@ -114,6 +109,18 @@ def search_products(
         facets=MappingProxyType(found.facets),  # read-only: shared by this process
         personalized=personalized,
     )
+
+
+def _page_items(
+    found: Matches, params: SearchParams, shopper: Shopper, *, start: int, personalized: bool
+) -> list[ScoredItem]:
+    """The page's items: re-ranked for the shopper, or in the requested order from the
+    database."""
+    end = start + params.page_size
+    if personalized:
+        return personalized_page(found, params, shopper, start=start, end=end)
+    rows = sorted_page(params, banned=found.rules.bans, start=start, end=end)
+    return [ScoredItem(product_id=pk, score=float(s)) for pk, s in rows]
 
 
 def _corrected_search(params: SearchParams, shopper: Shopper) -> SearchResult | None:
