@@ -14,12 +14,15 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from recommender.ml import TrainedModel
 from recommender.models import ModelVersion
 from recommender.serving.items import ItemMatrix
 from recommender.signals import model_loaded
 from shop.caching import cache_get, cache_set
+
+if TYPE_CHECKING:
+    from recommender.ml import TrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,10 @@ def load_artifact(path: str | Path) -> TrainedModel:
     directory = Path(path)
     if not directory.is_dir():
         raise ArtifactError(f"artifact directory {directory} does not exist")
+    # Here, not at the top: TensorFlow loads with the first model, not with every
+    # process that sets Django up (manage.py commands, beat, a web process without one).
+    from recommender.ml import TrainedModel
+
     try:
         model = TrainedModel.load(directory)
         model.top_k([[]], 1, exclude_history=False)

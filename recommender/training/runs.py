@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from recommender.models import ModelVersion, TrainingRun
-from recommender.training.pipeline import train_from_database
 from recommender.training.versions import model_version_activate_if_better, model_version_register
 
 logger = logging.getLogger(__name__)
@@ -98,6 +97,10 @@ def training_run_execute(
 
 
 def _train_and_register(run: TrainingRun, progress: RunProgress) -> ModelVersion:
+    # Here, not at the top: TensorFlow loads when a run trains, not with every process
+    # that sets Django up (this module is reached from the app's receivers and admin).
+    from recommender.training.pipeline import train_from_database
+
     result = train_from_database(parameters=run.parameters, progress=progress, log=progress.log)
     if progress.cancelled:
         raise TrainingCancelled("cancelled by staff")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -13,7 +14,9 @@ from django.utils import timezone
 from recommender.models import ModelVersion, TrainingRun
 from recommender.serving.model import ArtifactError, announce_active, load_artifact
 from recommender.signals import model_activated
-from recommender.training.pipeline import TrainResult
+
+if TYPE_CHECKING:
+    from recommender.training.pipeline import TrainResult
 
 logger = logging.getLogger(__name__)
 
