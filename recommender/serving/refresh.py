@@ -27,6 +27,7 @@ RECS_CACHE_SECONDS = 60 * 60 * 24
 # What the refresh stores of a shopper besides the list: their vector (float32 bytes),
 # latest and purchased products, and the newest event id it saw.
 ShopperRow = tuple[bytes, list[int], list[int], int | None]
+STATE_FIELDS = ("vector", "recent", "purchased", "last_event_id")
 
 
 def refresh_pending_key(user_id: int) -> str:
@@ -150,28 +151,13 @@ def _store_rows(version_id: int, rows: dict[int, list[list]], states: dict[int, 
         [_row(version_id, uid, items, states.get(uid), now) for uid, items in rows.items()],
         update_conflicts=True,
         unique_fields=["user"],
-        update_fields=[
-            "model_version",
-            "items",
-            "vector",
-            "recent",
-            "purchased",
-            "last_event_id",
-            "computed_at",
-        ],
+        update_fields=["model_version", "items", *STATE_FIELDS, "computed_at"],
         batch_size=1000,
     )
 
 
 def _row(version_id, user_id, items, state: ShopperRow | None, now) -> UserRecommendation:
-    vector, recent, purchased, last_event_id = state or (None, [], [], None)
+    stored = dict(zip(STATE_FIELDS, state or (None, [], [], None), strict=True))
     return UserRecommendation(
-        user_id=user_id,
-        model_version_id=version_id,
-        items=items,
-        vector=vector,
-        recent=recent,
-        purchased=purchased,
-        last_event_id=last_event_id,
-        computed_at=now,
+        user_id=user_id, model_version_id=version_id, items=items, computed_at=now, **stored
     )
