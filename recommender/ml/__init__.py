@@ -34,16 +34,14 @@ from .data import (
     OOV,
     PAD,
     Batch,
-    ItemFeatures,
     LeaveLastOutSplit,
     SequenceData,
     Vocabulary,
-    build_item_features,
     build_sequence_data,
     leave_last_out,
-    tokenize,
 )
 from .device import DeviceInfo, configure_device
+from .features import ItemFeatures, build_item_features, tokenize
 from .metrics import evaluate, hit_rate, mrr, ndcg, rank_metrics, ranks_from_scores
 from .scoring import Blend, Recommender, encode_histories
 from .trained_model import TrainedModel

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .data import N_RESERVED, Batch, ItemFeatures, SequenceData, Vocabulary, tokenize
+from .data import N_RESERVED, Batch, SequenceData, Vocabulary
+from .features import ItemFeatures, tokenize
 from .metrics import evaluate
 from .scoring import Recommender, reasons_from_similarity
 

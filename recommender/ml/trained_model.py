@@ -12,8 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from .config import ModelConfig
-from .data import N_RESERVED, OOV, Batch, ItemFeatures, Vocabulary
+from .data import N_RESERVED, OOV, Batch, Vocabulary
 from .device import DeviceInfo
+from .features import ItemFeatures
 from .model import SequentialRecommender, build_sequential_recommender
 from .scoring import Recommender, encode_histories, reasons_from_similarity
 

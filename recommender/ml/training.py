@@ -26,8 +26,9 @@ from .callbacks import (
     TimeBudget,
 )
 from .config import ModelConfig
-from .data import N_RESERVED, OOV, ItemFeatures, LeaveLastOutSplit, SequenceData
+from .data import N_RESERVED, OOV, LeaveLastOutSplit, SequenceData
 from .device import DeviceInfo, configure_device
+from .features import ItemFeatures
 from .loop import Callback, LoopState, TrainStep, run_training_loop
 from .losses import NextItemTask, reserved_items_bias
 from .metrics import evaluate

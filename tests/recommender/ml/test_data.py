@@ -4,10 +4,8 @@ from recommender.ml import (
     OOV,
     PAD,
     Vocabulary,
-    build_item_features,
     build_sequence_data,
     leave_last_out,
-    tokenize,
 )
 from recommender.ml.data import gap_buckets
 
@@ -52,19 +50,3 @@ def test_gap_buckets():
     g = gap_buckets(np.array([0, 100, 100 + day, 100 + day * 9]), 4, 16)
     assert g.tolist() == [1, 2, 3, 6]  # first, same day, 1 day -> 3+0, 8 days -> 3+3
     assert gap_buckets(None, 3, 16).tolist() == [1, 1, 1]
-
-
-def test_item_features_handle_missing_titles_and_new_items():
-    v = Vocabulary([1, 2, 3])
-    f = build_item_features(
-        v, {1: "Red Nail Polish", 2: "red lipstick", 3: ""}, {1: ["b1"], 3: ["b1", "c2"]}, {2: 3}
-    )
-    assert f.tokens.shape == (5, 16)
-    assert f.tokens[4].sum() == 0  # item 3 has no title
-    assert "red" in f.token_vocab and "nail" not in f.token_vocab  # min count 2
-    assert f.prices.tolist() == [0, 0, 0, 3, 0] and f.n_price_buckets == 4
-    toks, attrs, price = f.encode_item("RED thing", ["c2", "unknown"], 2)
-    assert toks[0] == f.token_vocab.index["red"] and toks[1:].sum() == 0
-    assert attrs[0] == f.attribute_vocab.index["c2"] and attrs[1:].sum() == 0
-    assert price == 2
-    assert tokenize("OPI Nail-Lacquer, 0.5 oz OPI") == ["opi", "nail", "lacquer", "0", "5", "oz"]

@@ -1,0 +1,151 @@
+"""Item side features: title tokens, attribute ids and price buckets per internal item id.
+
+They are aligned with the item vocabulary of the sequences (`data.py`), so row i
+describes internal item i; padding and OOV rows stay 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .data import N_RESERVED, Vocabulary
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokenize(title: str | None) -> list[str]:
+    """Lower-cased alphanumeric tokens of a title, in order, without repeats."""
+    if not title:
+        return []
+    seen: dict[str, None] = {}
+    for token in _TOKEN.findall(title.lower()):
+        if len(token) > 1 or token.isdigit():
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+@dataclass
+class ItemFeatures:
+    """Side features of every item, aligned with the item vocabulary.
+
+    Attributes:
+        tokens: (n_items, max_title_tokens) int32 title-token ids, 0-padded.
+        attributes: (n_items, max_attributes) int32 attribute ids (brand, category,
+            ...), 0-padded.
+        prices: (n_items,) int32 price bucket ids; 0 = unknown.
+        token_vocab: Title-token vocabulary.
+        attribute_vocab: Attribute vocabulary.
+        n_price_buckets: Number of price bucket ids, 0 included.
+    """
+
+    tokens: np.ndarray
+    attributes: np.ndarray
+    prices: np.ndarray
+    token_vocab: Vocabulary
+    attribute_vocab: Vocabulary
+    n_price_buckets: int
+
+    def encode_item(
+        self,
+        title: str | None,
+        attribute_ids: Iterable[Any] = (),
+        price_bucket: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Feature ids of one (possibly new) item; unknown tokens/attributes are dropped."""
+        toks = [self.token_vocab.index[t] for t in tokenize(title) if t in self.token_vocab]
+        attrs = [self.attribute_vocab.index[a] for a in attribute_ids if a in self.attribute_vocab]
+        tok_row = np.zeros(self.tokens.shape[1], dtype=np.int32)
+        attr_row = np.zeros(self.attributes.shape[1], dtype=np.int32)
+        tok_row[: len(toks[: len(tok_row)])] = toks[: len(tok_row)]
+        attr_row[: len(attrs[: len(attr_row)])] = attrs[: len(attr_row)]
+        price = (
+            int(price_bucket)
+            if price_bucket and 0 < int(price_bucket) < self.n_price_buckets
+            else 0
+        )
+        return tok_row, attr_row, price
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token_vocab": self.token_vocab.to_json(),
+            "attribute_vocab": self.attribute_vocab.to_json(),
+            "n_price_buckets": self.n_price_buckets,
+        }
+
+
+def build_item_features(
+    item_vocab: Vocabulary,
+    titles: dict[Any, str | None] | None = None,
+    attributes: dict[Any, Sequence[Any]] | None = None,
+    price_buckets: dict[Any, int | None] | None = None,
+    max_title_tokens: int = 16,
+    max_attributes: int = 8,
+    min_token_count: int = 2,
+) -> ItemFeatures:
+    """Feature arrays for every item of `item_vocab` (missing features stay 0).
+
+    Args:
+        item_vocab: The item vocabulary the sequences use.
+        titles: Raw item id -> title (None or "" when unknown).
+        attributes: Raw item id -> attribute ids (brand, category, ...).
+        price_buckets: Raw item id -> price bucket 1..n (None or 0 when unknown).
+        max_title_tokens: Tokens kept per title.
+        max_attributes: Attribute ids kept per item.
+        min_token_count: Tokens in fewer titles than this are dropped (they cannot
+            generalise to other items).
+    """
+    titles = titles or {}
+    attributes = attributes or {}
+    price_buckets = price_buckets or {}
+    n = len(item_vocab)
+    items = list(enumerate(item_vocab.values, N_RESERVED))  # (internal id, raw id)
+    tokens, token_vocab = _title_tokens(items, titles, n, max_title_tokens, min_token_count)
+    attribute_vocab = Vocabulary(
+        sorted({a for raw in item_vocab.values for a in attributes.get(raw, ())}, key=str)
+    )
+    attribute_ids = (
+        (i, [attribute_vocab.index[a] for a in attributes.get(raw, ())]) for i, raw in items
+    )
+    prices = np.zeros(n, dtype=np.int32)
+    for i, raw in items:
+        bucket = price_buckets.get(raw)
+        prices[i] = int(bucket) if bucket and int(bucket) > 0 else 0
+    n_price = int(prices.max()) + 1 if n else 1
+    return ItemFeatures(
+        tokens,
+        _id_rows(n, max_attributes, attribute_ids),
+        prices,
+        token_vocab,
+        attribute_vocab,
+        max(n_price, 1),
+    )
+
+
+def _title_tokens(
+    items: list[tuple[int, Any]],
+    titles: dict[Any, str | None],
+    n_items: int,
+    width: int,
+    min_count: int,
+) -> tuple[np.ndarray, Vocabulary]:
+    """(n_items, width) title-token ids and the vocabulary of tokens in >= `min_count` titles."""
+    tokenized = {i: tokenize(titles.get(raw)) for i, raw in items}
+    df = Counter(t for toks in tokenized.values() for t in toks)
+    vocab = Vocabulary(sorted(t for t, c in df.items() if c >= min_count))
+    token_ids = ((i, [vocab.index[t] for t in tokenized[i] if t in vocab]) for i, _ in items)
+    return _id_rows(n_items, width, token_ids), vocab
+
+
+def _id_rows(n_rows: int, width: int, ids_per_row: Iterable[tuple[int, list[int]]]) -> np.ndarray:
+    """(n_rows, width) int32 matrix; each given row holds its first `width` ids, 0-padded."""
+    out = np.zeros((n_rows, width), dtype=np.int32)
+    for row, ids in ids_per_row:
+        kept = ids[:width]
+        out[row, : len(kept)] = kept
+    return out
