@@ -7,6 +7,19 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from shop.models import EventType
+
+# Events that say something about interest in a product (searches name no product;
+# impressions and cart removals are not interest).
+TRAINING_EVENT_TYPES = (
+    EventType.VIEW,
+    EventType.CLICK,
+    EventType.ADD_TO_CART,
+    EventType.PURCHASE,
+    EventType.RATING,
+    EventType.AD_CLICK,
+)
+
 
 class TrainingRun(models.Model):
     class Status(models.TextChoices):

@@ -11,12 +11,12 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from recommender.models import TRAINING_EVENT_TYPES
 from recommender.serving.recommendations import recs_cache_key
 from recommender.serving.refresh import refresh_pending_key
 from recommender.serving.shoppers import shopper_state_forget
 from recommender.signals import model_activated
 from recommender.tasks import REFRESH_DEBOUNCE_SECONDS, refresh_recommendations, refresh_user
-from recommender.training.export import TRAINING_EVENT_TYPES
 from shop.caching import cache_delete_many
 from shop.signals import events_recorded
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Max, Q, Subquery
 
-from recommender.training.export import TRAINING_EVENT_TYPES
+from recommender.models import TRAINING_EVENT_TYPES
 from shop.models import Event, Product
 
 # (product ids, timestamps, event types) of a shopper's latest events, oldest first.

@@ -15,19 +15,10 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from shop.models import Event, EventType, Product
+from recommender.models import TRAINING_EVENT_TYPES
+from shop.models import Event, Product
 
 CHUNK_SIZE = 50_000
-# Events that say something about interest in a product (searches name no product;
-# impressions and cart removals are not interest).
-TRAINING_EVENT_TYPES = (
-    EventType.VIEW,
-    EventType.CLICK,
-    EventType.ADD_TO_CART,
-    EventType.PURCHASE,
-    EventType.RATING,
-    EventType.AD_CLICK,
-)
 PRICE_BUCKETS = 10
 CATALOGUE_FIELDS = (
     "pk",
