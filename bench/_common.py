@@ -1,4 +1,5 @@
-"""Reading a dataset directory in the format of ../shared/datasets/amazon_beauty."""
+"""What the benchmarks share: their command-line options, their JSON report, and reading a
+dataset directory in the format of ../shared/datasets/amazon_beauty."""
 
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ class RawDataset:
     attributes: dict[Any, list[str]]
 
 
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command that produced a report, as its JSON records it."""
+    return f"python -m {module} " + " ".join(sys.argv[1:] if argv is None else argv)
+
+
+def report_write(path: str | Path, report: dict) -> None:
+    """Write a benchmark's JSON report, creating its folder (a fresh clone has no var/)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=float))
+
+
 def synthetic_shop_parser(
     description: str, *, products: int, users: int
 ) -> argparse.ArgumentParser:
@@ -38,6 +51,17 @@ def synthetic_shop_parser(
     parser.add_argument("--products", type=int, default=products)
     parser.add_argument("--users", type=int, default=users)
     return parser
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE``, repeatable: a ModelConfig field overridden (see config_overrides)."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a ModelConfig field of the transformer (JSON value), e.g. --set dim=128",
+    )
 
 
 def config_overrides(items: list[str]) -> dict[str, Any]:

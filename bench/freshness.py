@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench import _django
+from bench._common import report_write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,8 +178,7 @@ def main() -> None:
     print(
         f"event -> updated top-K: p50 {result['p50_seconds']:.3f} s, p95 {p95:.3f} s over {len(latencies)} events ({timeouts} timeouts)"
     )
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    report_write(args.json, result)
 
 
 if __name__ == "__main__":

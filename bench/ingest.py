@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import random
 import statistics
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import _django
+from bench._common import report_write
 
 TYPES = ["view"] * 60 + ["click"] * 20 + ["add_to_cart"] * 10 + ["purchase"] * 5 + ["search"] * 5
 
@@ -153,8 +153,7 @@ def main() -> None:
         f" {result['events_per_second']:,.0f} events/s (median of {len(runs)} loads)"
     )
     print(f"re-run (all duplicates): {rerun_seconds:.1f} s, {rerun.created} created")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    report_write(args.json, result)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,16 @@ nothing excluded.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench._common import config_overrides, load_dataset  # noqa: E402
+from bench._common import add_set_option, command_line, config_overrides, load_dataset, report_write  # noqa: E402
 from recommender.ml import (  # noqa: E402
     Blend,
     ItemTransitions,
@@ -286,13 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="dataset directory (amazon_beauty format)")
     parser.add_argument("--json", required=True, help="where to write the JSON report")
     parser.add_argument("--quick", action="store_true", help="smoke-test settings (< 5 minutes)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a ModelConfig field (JSON value), e.g. --set dim=128",
-    )
+    add_set_option(parser)
     parser.add_argument("--artifact", help="also save the trained transformer to this directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -302,13 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         args.data, args.quick, overrides, args.artifact, log=lambda s: print(s, flush=True)
     )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
-    report["command"] = "python -m bench.offline_recs " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    report["command"] = command_line("bench.offline_recs", argv)
     print(format_table(report))
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=float))
+    report_write(args.json, report)
     return 0
 
 

@@ -14,15 +14,13 @@ the database, so the rate adds up across workers. Writes {"users_per_second", ..
 
 from __future__ import annotations
 
-import json
 import random
 import resource
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bench import _django
-from bench._common import synthetic_shop_parser
+from bench._common import report_write, synthetic_shop_parser
 
 WORDS = [
     "serum",
@@ -142,8 +140,7 @@ def main() -> None:
         f"projection for {args.target_users:,} shoppers: "
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in projection.items())
     )
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    report_write(args.json, result)
 
 
 if __name__ == "__main__":

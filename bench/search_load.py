@@ -25,7 +25,6 @@ same figures) and "vs_baseline" (this code's / the baseline's, e.g.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -39,76 +38,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import _django
-from bench._common import synthetic_shop_parser
+from bench._common import command_line, report_write, synthetic_shop_parser
 
 BRANDS_PREFIX = ["Acu", "Bolt", "Core", "Dyna", "Evo", "Flex", "Gear", "Hexa", "Ion", "Jet"]
 BRANDS_SUFFIX = ["tech", "pro", "works", "line", "max", "craft", "lab", "forge", "tool", "gen"]
-ADJECTIVES = [
-    "heavy",
-    "duty",
-    "compact",
-    "portable",
-    "cordless",
-    "industrial",
-    "precision",
-    "digital",
-    "magnetic",
-    "adjustable",
-    "waterproof",
-    "stainless",
-    "reinforced",
-    "lightweight",
-    "ergonomic",
-    "insulated",
-    "high",
-    "temperature",
-]
-MATERIALS = [
-    "steel",
-    "aluminum",
-    "nylon",
-    "brass",
-    "rubber",
-    "silicone",
-    "ceramic",
-    "carbon",
-    "titanium",
-    "copper",
-]
-NOUNS = [
-    "drill",
-    "wrench",
-    "clamp",
-    "gloves",
-    "tape",
-    "sander",
-    "saw",
-    "hammer",
-    "pliers",
-    "multimeter",
-    "caliper",
-    "respirator",
-    "filament",
-    "nozzle",
-    "bearing",
-    "hose",
-    "valve",
-    "fitting",
-    "cable",
-    "connector",
-    "switch",
-    "relay",
-    "battery",
-    "charger",
-    "lamp",
-    "goggles",
-    "scale",
-    "thermometer",
-    "funnel",
-    "beaker",
-    "pipette",
-    "microscope",
-]
+ADJECTIVES = (  # noqa: SIM905 (a word list reads better as text)
+    "heavy duty compact portable cordless industrial precision digital magnetic "
+    "adjustable waterproof stainless reinforced lightweight ergonomic insulated high "
+    "temperature"
+).split()
+MATERIALS = (  # noqa: SIM905 (a word list reads better as text)
+    "steel aluminum nylon brass rubber silicone ceramic carbon titanium copper"
+).split()
+NOUNS = (  # noqa: SIM905 (a word list reads better as text)
+    "drill wrench clamp gloves tape sander saw hammer pliers multimeter caliper "
+    "respirator filament nozzle bearing hose valve fitting cable connector switch "
+    "relay battery charger lamp goggles scale thermometer funnel beaker pipette "
+    "microscope"
+).split()
 SIZES = ["1/4 inch", "1/2 inch", "3 mm", "5 mm", "10 pack", "25 ft", "2 lb", "XL", "M", "set of 6"]
 CATEGORY_TOPS = [
     "Power Tools",
@@ -543,8 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_count": os.cpu_count(),
             "model": trained,
             "seconds": round(time.perf_counter() - t0, 1),
-            "command": "python -m bench.search_load "
-            + " ".join(sys.argv[1:] if argv is None else argv),
+            "command": command_line("bench.search_load", argv),
         }
     )
     for name in servers:
@@ -559,9 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"personalized / lexical throughput = {report['throughput_ratio']}")
     if "vs_baseline" in report:
         print("against the baseline (current / baseline):", report["vs_baseline"])
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    report_write(args.json, report)
     return 0
 
 

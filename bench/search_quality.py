@@ -27,12 +27,10 @@ ysh-1998/CoWPiRec.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
 import re
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -42,7 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from bench import _django  # noqa: E402
-from bench._common import config_overrides  # noqa: E402
+from bench._common import add_set_option, command_line, config_overrides, report_write  # noqa: E402
 
 STOP_WORDS = frozenset(
     [
@@ -508,13 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         "--candidates", type=int, default=None, help="default: the search's RERANK_WINDOW (300)"
     )
     parser.add_argument("--quick", action="store_true", help="2,000 users only")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a ModelConfig field of the transformer (JSON value), e.g. --set dim=128",
-    )
+    add_set_option(parser)
     args = parser.parse_args(argv)
     overrides = config_overrides(args.set)
     logging.basicConfig(level=logging.WARNING)
@@ -526,9 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides=overrides,
         log=lambda s: print(s, flush=True),
     )
-    report["command"] = "python -m bench.search_quality " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    report["command"] = command_line("bench.search_quality", argv)
     for key in ("lexical", "bm25", "personalized", "personalized_live_features"):
         m = report[key]
         print(f"{key:28s} MRR {m['mrr']:.4f}  NDCG@10 {m['ndcg@10']:.4f}  HR@10 {m['hr@10']:.4f}")
@@ -536,9 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         f"queries {report['queries']}, candidate recall {report['candidate_recall']}, "
         f"personalized MRR / best baseline = {report['mrr_lift_vs_best_baseline']}"
     )
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=float))
+    report_write(args.json, report)
     return 0
 
 

@@ -119,6 +119,10 @@ class ModelConfig:
             return self.loss
         return "full" if n_items <= FULL_SOFTMAX_MAX_ITEMS else "sampled"
 
+    def history_encoding(self) -> dict[str, int]:
+        """How a history is encoded for scoring: the keyword arguments `evaluate` takes."""
+        return {"max_len": self.max_len, "n_gap_buckets": self.n_gap_buckets}
+
     def replace(self, **changes: Any) -> ModelConfig:
         """Returns a copy with some fields changed."""
         return dataclasses.replace(self, **changes)

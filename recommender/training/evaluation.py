@@ -25,15 +25,8 @@ def holdout_metrics(model, split: LeaveLastOutSplit, config: ModelConfig) -> dic
 
 
 def _evaluated(recommender, split: LeaveLastOutSplit, config: ModelConfig, item_counts) -> dict:
-    result = evaluate(
-        recommender,
-        split.test_inputs,
-        split.test_targets,
-        split.users_eval,
-        max_len=config.max_len,
-        n_gap_buckets=config.n_gap_buckets,
-        item_counts=item_counts,
-    )
+    test = (split.test_inputs, split.test_targets, split.users_eval)
+    result = evaluate(recommender, *test, item_counts=item_counts, **config.history_encoding())
     return metrics_row(result)
 
 

@@ -232,6 +232,23 @@ def test_unknown_time_zone_is_refused(tmp_path):
     assert not ok and "unknown time zone" in err
 
 
+def view_rows(count: int, *, prefix: str, users: int) -> list[tuple[int, dict]]:
+    """(line, row) pairs of ``count`` views of product S1, one a second, by ``users`` shoppers."""
+    return [
+        (
+            n + 2,
+            {
+                "event_id": f"{prefix}{n}",
+                "user": f"u{n % users}",
+                "sku": "S1",
+                "type": "view",
+                "occurred_at": f"{1700000000 + n}",
+            },
+        )
+        for n in range(count)
+    ]
+
+
 def test_missing_file_is_a_clear_error(tmp_path):
     ok, _, err = run("import_events", str(tmp_path / "nope.csv"))
     assert not ok and "no such file" in err
@@ -239,19 +256,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_batches_larger_than_one_write_keep_every_row(tmp_path):
     ProductFactory(sku="S1")
-    rows = [
-        (
-            n + 2,
-            {
-                "event_id": f"x{n}",
-                "user": f"u{n % 7}",
-                "sku": "S1",
-                "type": "view",
-                "occurred_at": f"{1700000000 + n}",
-            },
-        )
-        for n in range(1234)
-    ]
+    rows = view_rows(1234, prefix="x", users=7)
     report = import_event_rows(iter(rows), file_name="gen", on_error=lambda e: None, batch_size=100)
     assert report.created == 1234 and report.failed == 0
     assert Event.objects.count() == 1234
@@ -335,19 +340,7 @@ def test_load_demo_is_idempotent():
 def test_import_outside_a_transaction_keeps_every_row_and_stays_idempotent():
     """Outside an outer transaction, Postgres writes batches from a background thread."""
     ProductFactory(sku="S1")
-    rows = [
-        (
-            n + 2,
-            {
-                "event_id": f"t{n}",
-                "user": f"u{n % 50}",
-                "sku": "S1",
-                "type": "view",
-                "occurred_at": f"{1700000000 + n}",
-            },
-        )
-        for n in range(3000)
-    ]
+    rows = view_rows(3000, prefix="t", users=50)
     first = import_event_rows(iter(rows), file_name="gen", on_error=lambda e: None, batch_size=400)
     again = import_event_rows(iter(rows), file_name="gen", on_error=lambda e: None, batch_size=400)
     assert (first.created, first.duplicates) == (3000, 0)

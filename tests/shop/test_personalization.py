@@ -565,14 +565,8 @@ def test_every_shop_module_imports_with_the_recommender_absent():
         "HOME": str(REPO_ROOT / "var"),
     }
 
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    options = dict(cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], **options)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "imported" in result.stdout
