@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db.models import Count, Max, Q
@@ -24,14 +23,6 @@ TRENDING_WINDOW = timedelta(days=30)
 TRENDING_CACHE_SECONDS = 300
 # Co-occurrence looks at the most recent shoppers of a product only, to bound the work.
 CO_OCCURRENCE_SHOPPERS = 500
-
-
-def product_popularity(*, product_ids: Iterable[int]) -> dict[int, int]:
-    """The popularity counter of each product (see Product.popularity)."""
-    ids = list(product_ids)
-    if not ids:
-        return {}
-    return dict(Product.objects.filter(pk__in=ids).values_list("pk", "popularity"))
 
 
 def trending_products(*, limit: int) -> list[tuple[int, int]]:
@@ -161,7 +152,6 @@ __all__ = [
     "EVENT_WEIGHTS",
     "co_occurring_products",
     "popular_in_same_category",
-    "product_popularity",
     "products_in_order",
     "shopper_events",
     "shopper_purchased_product_ids",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -28,7 +26,6 @@ from shop.search.params import MAX_PAGE_SIZE
 from shop.selectors import products_in_order
 from shop.shoppers import shopper_from_request
 
-logger = logging.getLogger(__name__)
 DEFAULT_RECOMMENDATIONS = 10
 MAX_RECOMMENDATIONS = 50
 

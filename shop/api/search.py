@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -23,8 +21,6 @@ from shop.api.serializers import (
 from shop.search.autocomplete import search_autocomplete
 from shop.search.params import MAX_PAGE_SIZE, SORTS, SearchInputError
 from shop.search.service import LoggedSearch, search_and_log
-
-logger = logging.getLogger(__name__)
 
 
 class SearchView(ApiView):
