@@ -23,6 +23,14 @@ Transformer
 
 Baselines (same `top_k` and `score`; cold-start fallbacks)
     Popularity, RecentPopularity, ItemTransitions, TitleTfidf, Blend
+    ItemTransitions.from_matrix(matrix, item_counts, item_vocab, event_vocab, params)
+
+The served model (what the shop serves; the product and the benchmark make it alike)
+    train_served(split, features, config, *, progress, log, quick) -> Selection
+        tunes ItemTransitions, fits the transformer, serves the best on validation of
+        transformer / transitions / ensemble; Selection.candidates, Selection.served
+    ServedModel(transformer, transitions, weights)  kind, top_k, similar_scores(id),
+        the transformer's vectors; ServedModel.save(dir) / ServedModel.load(dir)
 
 Evaluation
     evaluate(model, inputs, targets, rows, ...) -> {"history_excluded": {...}, "no_exclusion": {...}}
@@ -44,6 +52,8 @@ from .device import DeviceInfo, configure_device
 from .features import ItemFeatures, build_item_features, tokenize
 from .metrics import evaluate, hit_rate, mrr, ndcg, rank_metrics, ranks_from_scores
 from .scoring import Blend, Recommender, encode_histories
+from .selection import Candidate, Selection, TunedTransitions, train_served, transitions_tune
+from .served import ServedModel
 from .trained_model import TrainedModel
 from .training import fit
 
@@ -52,6 +62,7 @@ __all__ = [
     "PAD",
     "Batch",
     "Blend",
+    "Candidate",
     "DeviceInfo",
     "ItemFeatures",
     "ItemTransitions",
@@ -60,9 +71,12 @@ __all__ = [
     "Popularity",
     "RecentPopularity",
     "Recommender",
+    "Selection",
     "SequenceData",
+    "ServedModel",
     "TitleTfidf",
     "TrainedModel",
+    "TunedTransitions",
     "Vocabulary",
     "build_item_features",
     "build_sequence_data",
@@ -77,5 +91,7 @@ __all__ = [
     "rank_metrics",
     "ranks_from_scores",
     "tokenize",
+    "train_served",
+    "transitions_tune",
     "tune",
 ]

@@ -110,6 +110,17 @@ def _transition_counts(
     return counts
 
 
+def _normalised(
+    counts: sp.csr_matrix, item_counts: np.ndarray, row_norm: float, col_norm: float
+) -> sp.csr_matrix:
+    """Transition counts divided by deg(i)^row_norm per row and count(j)^col_norm per column."""
+    degree = np.asarray(counts.sum(axis=1)).ravel()
+    with np.errstate(divide="ignore"):
+        rows = np.where(degree > 0, np.maximum(degree, 1e-12) ** (-row_norm), 0.0)
+        columns = np.where(item_counts > 0, np.maximum(item_counts, 1e-12) ** (-col_norm), 0.0)
+    return sp.csr_matrix(sp.diags(rows) @ counts @ sp.diags(columns))
+
+
 def _popularity_tiebreak(counts: np.ndarray) -> np.ndarray:
     """A popularity term too small to matter except between otherwise equal items."""
     return (1e-6 * np.log1p(counts) / max(np.log1p(counts).max(), 1.0)).astype(np.float32)
@@ -123,6 +134,9 @@ class ItemTransitions(_Base):
     deg(i)^row_norm and columns by count(j)^col_norm. A user scores
     sum_m decay^m C[h_-m, :] over the last `last` history items, plus a tiny
     popularity term that breaks ties among unconnected items.
+
+    `params` holds the arguments it was built with (an artifact saves them with the
+    matrix; `from_matrix` rebuilds the model from both).
     """
 
     name = "item_transitions"
@@ -139,18 +153,70 @@ class ItemTransitions(_Base):
         **kw: Any,
     ) -> None:
         super().__init__(train, **kw)
+        self.params: dict[str, Any] = {
+            "window": window,
+            "backward": backward,
+            "decay": decay,
+            "row_norm": row_norm,
+            "col_norm": col_norm,
+            "last": last,
+        }
         self.decay, self.last = decay, last
         counts = _transition_counts(train.items, self.n_items, window, backward)
-        degree = np.asarray(counts.sum(axis=1)).ravel()
-        with np.errstate(divide="ignore"):
-            rows = np.where(degree > 0, np.maximum(degree, 1e-12) ** (-row_norm), 0.0)
-            columns = np.where(self.counts > 0, np.maximum(self.counts, 1e-12) ** (-col_norm), 0.0)
-        self.matrix = sp.csr_matrix(sp.diags(rows) @ counts @ sp.diags(columns))
+        self.matrix = _normalised(counts, self.counts, row_norm, col_norm)
+        self._matrix_t: sp.csr_matrix | None = None  # the transpose, built on first use
         self._tiebreak = _popularity_tiebreak(self.counts)
+
+    @classmethod
+    def from_matrix(
+        cls,
+        matrix: sp.spmatrix,
+        item_counts: np.ndarray,
+        item_vocab: Vocabulary,
+        event_vocab: Vocabulary,
+        params: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> ItemTransitions:
+        """The model that scores with an already built (normalised) `matrix`.
+
+        A saved artifact is rebuilt from its matrix, training item counts (the
+        tie-break) and `params` this way; tuning reuses one matrix for every `decay`
+        and `last` it tries. A zero matrix gives a model with no transitions.
+
+        Args:
+            matrix: (n_items, n_items) over internal ids of `item_vocab`.
+            item_counts: (n_items,) training events per internal id.
+            item_vocab: The item vocabulary the matrix is indexed by.
+            event_vocab: The event vocabulary of the histories it scores.
+            params: The constructor arguments the matrix was built with.
+            **kw: max_len, n_gap_buckets.
+        """
+        n_items = len(item_vocab)
+        if matrix.shape != (n_items, n_items) or len(item_counts) != n_items:
+            raise ValueError(
+                f"a transition matrix of shape {matrix.shape} and {len(item_counts)} counts"
+                f" do not fit {n_items} item ids"
+            )
+        no_events = SequenceData([], [], [], None, item_vocab, event_vocab)
+        model = cls(no_events, **(params or {}), **kw)
+        model.counts = np.asarray(item_counts, dtype=np.float64)
+        model.matrix = sp.csr_matrix(matrix, dtype=np.float64)
+        model._matrix_t = None
+        model._tiebreak = _popularity_tiebreak(model.counts)
+        return model
 
     def score(self, batch: Batch) -> np.ndarray:
         h = _history_matrix(batch.items, self.n_items, self.decay, self.last)
         return (h @ self.matrix).toarray().astype(np.float32) + self._tiebreak
+
+    def neighbour_scores(self, internal_id: int) -> np.ndarray:
+        """(n_items,) how strongly each item follows or precedes item `internal_id`
+        (its matrix row plus its column), popularity breaking ties: "similar items"."""
+        if self._matrix_t is None:
+            self._matrix_t = sp.csr_matrix(self.matrix.T)
+        follows = self.matrix[internal_id].toarray().ravel()
+        precedes = self._matrix_t[internal_id].toarray().ravel()
+        return (follows + precedes).astype(np.float32) + self._tiebreak
 
     def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
         m = self.matrix
@@ -279,6 +345,7 @@ def tune(
             max_len=max_len,
             modes=("history_excluded",),
             ks=(10,),
+            with_top_k=False,
         )
         score = m["history_excluded"]["ndcg@10"]
         if score > best[1]:

@@ -269,6 +269,30 @@ def reasons_from_similarity(
     return np.where(has_history, out, 0).astype(np.int32)
 
 
+def standardised(scores: np.ndarray) -> np.ndarray:
+    """(users, n_items - N_RESERVED) item columns of `scores`, each row centred and
+    scaled to unit variance: the scores of different models made comparable."""
+    s = np.array(scores, dtype=np.float32)[:, N_RESERVED:]
+    return (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
+
+
+def standardised_sum(scores: Iterable[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """(users, n_items) weighted sum of `standardised` scores; padding and OOV get -inf.
+
+    `Blend` scores this way, and whatever must score exactly as a `Blend` (the
+    served ensemble, its weight search) calls it too.
+    """
+    total = None
+    for part, w in zip(scores, weights, strict=True):
+        s = standardised(part)
+        total = w * s if total is None else total + w * s
+    if total is None:
+        raise ValueError("standardised_sum needs at least one score matrix")
+    out = np.full((len(total), total.shape[1] + N_RESERVED), -np.inf, dtype=np.float32)
+    out[:, N_RESERVED:] = total
+    return out
+
+
 class Blend(Recommender):
     """Weighted sum of per-user standardised scores of several recommenders.
 
@@ -288,14 +312,8 @@ class Blend(Recommender):
         self.max_len, self.n_gap_buckets = first.max_len, first.n_gap_buckets
 
     def score(self, batch: Batch) -> np.ndarray:
-        total = None
-        for model, w in zip(self.models, self.weights, strict=True):
-            s = np.array(model.score(batch), dtype=np.float32)[:, N_RESERVED:]
-            s = (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
-            total = w * s if total is None else total + w * s
-        out = np.full((len(batch.items), len(self.item_vocab)), -np.inf, dtype=np.float32)
-        out[:, N_RESERVED:] = total
-        return out
+        # A generator: one model's score matrix at a time is held besides the total.
+        return standardised_sum((model.score(batch) for model in self.models), self.weights)
 
     def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
         return self.models[0].reasons(batch, recommended)

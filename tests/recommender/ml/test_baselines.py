@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from recommender.ml import (
     ItemTransitions,
@@ -79,3 +80,32 @@ def test_baselines_share_the_evaluator():
         assert 0.0 <= out["history_excluded"]["hr@2"] <= 1.0
         assert out["history_excluded"]["users"] == 3
     assert np.isfinite(Popularity(split.train).score(split.train.batch([0], 5, 8))).all()
+
+
+def test_transitions_rebuilt_from_their_matrix_score_identically():
+    split = leave_last_out(_data())
+    fitted = ItemTransitions(split.train, window=2, backward=0.5, decay=0.4, last=3)
+    rebuilt = ItemTransitions.from_matrix(
+        fitted.matrix,
+        fitted.counts,
+        split.train.item_vocab,
+        split.train.event_vocab,
+        fitted.params,
+    )
+    assert rebuilt.params == fitted.params and (rebuilt.decay, rebuilt.last) == (0.4, 3)
+    batch = split.test_inputs.batch([0, 1, 2], 5, 8)
+    np.testing.assert_array_equal(rebuilt.score(batch), fitted.score(batch))
+    assert rebuilt.top_k([["a"]], k=2)[0] == fitted.top_k([["a"]], k=2)[0]
+    with pytest.raises(ValueError, match="do not fit"):
+        ItemTransitions.from_matrix(
+            fitted.matrix[:3, :3], fitted.counts, split.train.item_vocab, split.train.event_vocab
+        )
+
+
+def test_transition_neighbours_are_the_items_before_and_after():
+    d = _data()
+    tr = ItemTransitions(d, window=1, backward=0.0)
+    scores = tr.neighbour_scores(d.item_vocab.index["b"])
+    ranked = d.item_vocab.decode(np.argsort(-scores, kind="stable")[:3])
+    # a precedes b twice; c and d follow b once each; e never meets b.
+    assert ranked[0] == "a" and set(ranked) == {"a", "c", "d"}

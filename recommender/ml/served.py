@@ -1,0 +1,237 @@
+"""The model the shop serves: the best of its training run's candidates, in one artifact.
+
+A training run makes three candidates from the same split: the transformer, the
+tuned item-transition baseline, and their ensemble (the `Blend` of both, its weight
+picked on validation). Which is best depends on the catalogue (on Amazon Beauty the
+ensemble beats the transformer alone), so `train_served` keeps the one with the best
+validation NDCG@10, and the product and the offline benchmark both call it: the
+benchmark's headline is the model the shop would serve.
+
+`ServedModel` holds both components and the blend weights whatever it serves: the
+serving code reads the transformer's vectors (user vectors, similar items, search
+signals) and the search personalizer the transitions' matrix, for every kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .baselines import ItemTransitions
+from .config import ModelConfig
+from .data import N_RESERVED, Batch, Vocabulary
+from .device import DeviceInfo
+from .features import ItemFeatures
+from .scoring import Blend, Recommender, standardised_sum
+from .trained_model import TrainedModel
+
+TRANSFORMER, TRANSITIONS, ENSEMBLE = "transformer", "transitions", "ensemble"
+KIND_NAMES = {
+    TRANSFORMER: "sasrec_fused",
+    TRANSITIONS: "item_transitions",
+    ENSEMBLE: "sasrec_fused+item_transitions",
+}
+SERVED_FILE = "served.json"
+TRANSITIONS_FILE = "transitions.npz"
+
+
+class ServedModel(Recommender):
+    """The transformer and the item transitions with the weights the shop serves them at.
+
+    `kind` is "transformer" (weights (1, 0)), "transitions" ((0, 1)) or "ensemble"
+    (both > 0, scored exactly as `Blend`). Reasons come from the heavier component.
+    Vectors, the config and the vocabularies are the transformer's, whatever the kind.
+
+    Attributes:
+        transformer: The trained transformer.
+        transitions: The fitted ItemTransitions (`matrix` over internal ids).
+        weights: (transformer weight, transitions weight).
+        validation: Every candidate of the run that chose this model: name ->
+            {"kind", "validation_ndcg@10", "params", "served"} (saved with it).
+    """
+
+    def __init__(
+        self,
+        transformer: TrainedModel,
+        transitions: ItemTransitions,
+        weights: Sequence[float] = (1.0, 0.0),
+        validation: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        w_transformer, w_transitions = (float(w) for w in weights)
+        if min(w_transformer, w_transitions) < 0 or w_transformer + w_transitions <= 0:
+            raise ValueError(f"weights must be >= 0 and not both 0, not {tuple(weights)}")
+        if len(transitions.item_vocab) != len(transformer.item_vocab):
+            raise ValueError("the transitions and the transformer know different items")
+        self.transformer, self.transitions = transformer, transitions
+        self.weights = (w_transformer, w_transitions)
+        self.validation = validation or {}
+        self.item_vocab: Vocabulary = transformer.item_vocab
+        self.event_vocab: Vocabulary = transformer.event_vocab
+        self.max_len, self.n_gap_buckets = transformer.max_len, transformer.n_gap_buckets
+        self._scorer = self._make_scorer()
+        self._unit_vectors: np.ndarray | None = None
+
+    def _make_scorer(self) -> Recommender:
+        if self.kind == TRANSFORMER:
+            return self.transformer
+        if self.kind == TRANSITIONS:
+            return self.transitions
+        return Blend([self.transformer, self.transitions], list(self.weights), name=self.name)
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        w_transformer, w_transitions = self.weights
+        if w_transitions == 0:
+            return TRANSFORMER
+        return TRANSITIONS if w_transformer == 0 else ENSEMBLE
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return KIND_NAMES[self.kind]
+
+    # -- scoring -------------------------------------------------------------------
+    def score(self, batch: Batch) -> np.ndarray:
+        return self._scorer.score(batch)
+
+    def masked_top_k(
+        self, batch: Batch, bias: np.ndarray, where: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # The component's own top-K path (the transformer's is faster than the default).
+        return self._scorer.masked_top_k(batch, bias, where, k)
+
+    def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
+        w_transformer, w_transitions = self.weights
+        heavier = self.transformer if w_transformer >= w_transitions else self.transitions
+        return heavier.reasons(batch, recommended)
+
+    def similar_scores(self, internal_id: int) -> np.ndarray:
+        """(n_items,) how similar each item is to item `internal_id`, per the served kind.
+
+        The transformer's item-vector cosine, the transitions' symmetric row (how
+        often an item follows or precedes it), or their standardised blend with the
+        model's weights. Padding and OOV get -inf; the item itself is not masked.
+        """
+        parts, weights = [], []
+        if self.weights[0] > 0:
+            parts.append(self._vector_cosine(internal_id))
+            weights.append(self.weights[0])
+        if self.weights[1] > 0:
+            parts.append(self.transitions.neighbour_scores(internal_id))
+            weights.append(self.weights[1])
+        if len(parts) == 2:
+            return standardised_sum((p[None, :] for p in parts), weights)[0]
+        out = parts[0].astype(np.float32)
+        out[:N_RESERVED] = -np.inf
+        return out
+
+    def _vector_cosine(self, internal_id: int) -> np.ndarray:
+        if self._unit_vectors is None:
+            vectors = self.transformer.item_vectors_internal()
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            self._unit_vectors = vectors / np.maximum(norms, 1e-8)
+        return self._unit_vectors @ self._unit_vectors[internal_id]
+
+    # -- the transformer's side, for the serving code --------------------------------
+    @property
+    def config(self) -> ModelConfig:
+        return self.transformer.config
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.transformer.metrics
+
+    @metrics.setter
+    def metrics(self, value: dict[str, Any]) -> None:
+        self.transformer.metrics = value
+
+    @property
+    def device(self) -> DeviceInfo:
+        return self.transformer.device
+
+    @property
+    def features(self) -> ItemFeatures:
+        return self.transformer.features
+
+    def item_vectors(self) -> tuple[list[Any], np.ndarray]:
+        return self.transformer.item_vectors()
+
+    def item_vectors_internal(self) -> np.ndarray:
+        return self.transformer.item_vectors_internal()
+
+    def user_vectors(self, histories, timestamps=None, events=None) -> np.ndarray:
+        return self.transformer.user_vectors(histories, timestamps, events)
+
+    def item_vector_for_new_item(self, title, attribute_ids=(), price_bucket=None) -> np.ndarray:
+        return self.transformer.item_vector_for_new_item(title, attribute_ids, price_bucket)
+
+    # -- artifact -------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike) -> Path:
+        """The transformer's files, transitions.npz (matrix, item counts, parameters)
+        and served.json (kind, weights, the transitions' parameters, the candidates)."""
+        path = self.transformer.save(directory)
+        matrix = sp.csr_matrix(self.transitions.matrix)
+        np.savez(
+            path / TRANSITIONS_FILE,
+            data=matrix.data,
+            indices=matrix.indices,
+            indptr=matrix.indptr,
+            shape=np.asarray(matrix.shape),
+            item_counts=self.transitions.counts,
+            params=np.asarray(json.dumps(self.transitions.params)),
+        )
+        served = {
+            "kind": self.kind,
+            "name": self.name,
+            "weights": list(self.weights),
+            "transitions": self.transitions.params,
+            "candidates": self.validation,
+        }
+        (path / SERVED_FILE).write_text(json.dumps(served, indent=2, default=float))
+        return path
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> ServedModel:
+        """Rebuilds a model saved by `save`; it scores exactly as the saved one.
+
+        A directory without served.json (saved before the served model existed) is
+        the transformer alone: kind "transformer", with transitions that know nothing.
+        """
+        path = Path(directory)
+        transformer = TrainedModel.load(path)
+        if not (path / SERVED_FILE).exists():
+            return cls(transformer, _no_transitions(transformer))
+        served = json.loads((path / SERVED_FILE).read_text())
+        transitions = _load_transitions(path / TRANSITIONS_FILE, transformer)
+        return cls(transformer, transitions, served["weights"], served.get("candidates"))
+
+
+def _no_transitions(transformer: TrainedModel) -> ItemTransitions:
+    n_items = len(transformer.item_vocab)
+    return ItemTransitions.from_matrix(
+        sp.csr_matrix((n_items, n_items)),
+        np.zeros(n_items),
+        transformer.item_vocab,
+        transformer.event_vocab,
+        max_len=transformer.max_len,
+    )
+
+
+def _load_transitions(file: Path, transformer: TrainedModel) -> ItemTransitions:
+    with np.load(file, allow_pickle=False) as saved:
+        matrix = sp.csr_matrix(
+            (saved["data"], saved["indices"], saved["indptr"]), shape=tuple(saved["shape"])
+        )
+        return ItemTransitions.from_matrix(
+            matrix,
+            saved["item_counts"],
+            transformer.item_vocab,
+            transformer.event_vocab,
+            json.loads(str(saved["params"])),
+            max_len=transformer.max_len,
+        )
