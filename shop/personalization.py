@@ -87,6 +87,8 @@ class SearchCandidates:
     # Text relevance, normalised to the best candidate's (1.0).
     text: tuple[float, ...]
     popularity: tuple[int, ...]
+    # Each candidate's brand id (None: no brand); empty when the caller has none.
+    brand_ids: tuple[int | None, ...] = ()
 
     def __len__(self) -> int:
         return len(self.product_ids)

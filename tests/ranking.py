@@ -13,15 +13,21 @@ from shop.shoppers import Shopper
 def search_candidates(items: Sequence[ScoredItem]) -> SearchCandidates:
     """The columns the search would build: each item's text score (its ``text``
     component, else its score) and popularity (its feature, else the product's)."""
+    ids = [i.product_id for i in items]
+    stored = {
+        pk: (popularity, brand)
+        for pk, popularity, brand in Product.objects.filter(pk__in=ids).values_list(
+            "pk", "popularity", "brand_id"
+        )
+    }
+    popularity = {pk: row[0] for pk, row in stored.items()}
     if all("popularity" in i.features for i in items):
         popularity = {i.product_id: int(i.features["popularity"]) for i in items}
-    else:
-        ids = [i.product_id for i in items]
-        popularity = dict(Product.objects.filter(pk__in=ids).values_list("pk", "popularity"))
     return SearchCandidates(
-        tuple(i.product_id for i in items),
+        tuple(ids),
         tuple(float(i.components.get("text", i.score)) for i in items),
-        tuple(popularity.get(i.product_id, 0) for i in items),
+        tuple(popularity.get(pk, 0) for pk in ids),
+        tuple(stored.get(pk, (0, None))[1] for pk in ids),
     )
 
 

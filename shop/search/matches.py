@@ -22,7 +22,7 @@ from shop.search.sqlite import matches_sqlite
 from shop.text import normalize_query
 
 # Part of the cache key: a new format of Matches never reads an older one.
-MATCHES_FORMAT = 4
+MATCHES_FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,9 @@ class Matches:
     rules: SearchRules
     total: int
     facets: dict[str, tuple[FacetValue, ...]]
-    # The best RERANK_WINDOW matches in text order: (pk, text score, stock, popularity).
-    window: list[tuple[int, float, int, int]]
+    # The best RERANK_WINDOW matches in text order: (pk, text score, stock, popularity,
+    # brand id or None).
+    window: list[tuple[int, float, int, int, int | None]]
     # What result lists show of each window product, so that a page of the window needs
     # no query: {pk: pickled card row} (shop.search.cards).
     cards: dict[int, bytes] = field(default_factory=dict)
@@ -45,14 +46,15 @@ class Matches:
         never pickled."""
         derived = self.__dict__.get("_ranking_input")
         if derived is None:
-            top = max((s for _, s, _, _ in self.window), default=0.0) or 1.0
+            top = max((row[1] for row in self.window), default=0.0) or 1.0
             # The score is the normalised text relevance (personalizers read it as "text").
             candidates = SearchCandidates(
-                tuple(pk for pk, _, _, _ in self.window),
-                tuple(s / top for _, s, _, _ in self.window),
-                tuple(popularity for _, _, _, popularity in self.window),
+                tuple(row[0] for row in self.window),
+                tuple(row[1] / top for row in self.window),
+                tuple(row[3] for row in self.window),
+                tuple(row[4] for row in self.window),
             )
-            in_stock = {pk: stock > 0 for pk, _, stock, _ in self.window}
+            in_stock = {row[0]: row[2] > 0 for row in self.window}
             derived = self.__dict__["_ranking_input"] = (candidates, in_stock, top)
         return derived
 

@@ -37,7 +37,7 @@ def matches_postgres(base: QuerySet, terms: list[str]):
 
 def _statement(matches_sql: str) -> str:
     facet_parts = [
-        f"(SELECT '{kind}', g.id, NULL::float8, g.n, NULL::bigint, x.name"
+        f"(SELECT '{kind}', g.id, NULL::float8, g.n, NULL::bigint, NULL::bigint, x.name"
         f" FROM (SELECT {column} AS id, count(*) AS n FROM m"
         f" WHERE {column} IS NOT NULL GROUP BY 1) g"
         f" JOIN {table} x ON x.id = g.id ORDER BY g.n DESC, x.name LIMIT {FACET_LIMIT})"
@@ -46,9 +46,10 @@ def _statement(matches_sql: str) -> str:
     return (
         "WITH m (id, score, stock, category_id, brand_id, popularity) AS MATERIALIZED "
         f"({matches_sql}) "
-        "(SELECT 'w', id, score::float8, stock::bigint, popularity::bigint, NULL::text FROM m"
+        "(SELECT 'w', id, score::float8, stock::bigint, popularity::bigint, brand_id::bigint,"
+        " NULL::text FROM m"
         f" ORDER BY score DESC, popularity DESC, id LIMIT {RERANK_WINDOW})"
-        " UNION ALL SELECT 't', count(*), NULL, NULL, NULL, NULL FROM m"
+        " UNION ALL SELECT 't', count(*), NULL, NULL, NULL, NULL, NULL FROM m"
         " UNION ALL " + " UNION ALL ".join(facet_parts)
     )
 
@@ -57,9 +58,9 @@ def _read(rows) -> tuple[int, dict[str, list[FacetValue]], list]:
     """The statement's rows as (total, facets, window in text order)."""
     total, window = 0, []
     facets: dict[str, list[FacetValue]] = {"category": [], "brand": []}
-    for kind, pk, score, number, popularity, name in rows:
+    for kind, pk, score, number, popularity, brand_id, name in rows:
         if kind == "w":
-            window.append((pk, float(score), number, popularity))
+            window.append((pk, float(score), number, popularity, brand_id))
         elif kind == "t":
             total = pk
         else:

@@ -53,15 +53,17 @@ def with_pins(params: SearchParams, rules: SearchRules, total: int, window: list
     pinned = list(
         filtered_queryset(params.with_query(""), banned=rules.bans)
         .filter(pk__in=missing)
-        .values_list("pk", "stock", "popularity")
+        .values_list("pk", "stock", "popularity", "brand_id")
     )
     matching = set(
         filtered_queryset(params, banned=rules.bans)
-        .filter(pk__in=[pk for pk, _, _ in pinned])
+        .filter(pk__in=[row[0] for row in pinned])
         .values_list("pk", flat=True)
     )
-    total += sum(1 for pk, _, _ in pinned if pk not in matching)
-    return total, window + [(pk, 0.0, stock, popularity) for pk, stock, popularity in pinned]
+    total += sum(1 for row in pinned if row[0] not in matching)
+    return total, window + [
+        (pk, 0.0, stock, popularity, brand) for pk, stock, popularity, brand in pinned
+    ]
 
 
 def apply_rules(

@@ -23,6 +23,7 @@ def matches_sqlite(base: QuerySet, terms: list[str]):
     else:
         total, facets = base.count(), facets_by_sql(base)
     window = [
-        (pk, float(score), stock, pop) for pk, score, stock, _, _, pop in rows[:RERANK_WINDOW]
+        (pk, float(score), stock, pop, brand)
+        for pk, score, stock, _, brand, pop in rows[:RERANK_WINDOW]
     ]
     return total, facets, window

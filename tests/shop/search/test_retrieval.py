@@ -3,7 +3,10 @@
 import pytest
 from django.db import connection
 
-from shop.models import Brand, Category
+from shop.models import Brand, Category, SearchRule
+from shop.search.cache import search_generation
+from shop.search.matches import matches_for
+from shop.search.params import SearchParams
 from tests.factories import BrandFactory, ProductFactory
 from tests.shop.search.helpers import run, titles
 
@@ -53,3 +56,14 @@ def test_description_words_match_with_the_lowest_weight(tools):
     ProductFactory(title="Wood glue", description="for wood", category=tools["tape"].category)
     result = run("wood")
     assert titles(result) == ["Wood glue", "Masking tape"]
+
+
+def test_candidates_carry_each_products_brand_pinned_ones_too(tools):
+    SearchRule.objects.create(query="roll", product=tools["gloves"], action="pin")
+    found = matches_for(SearchParams.from_mapping({"q": "roll"}), search_generation())
+    candidates = found.ranking_input()[0]
+    brands = {p.pk: p.brand_id for p in tools.values()}
+    assert len(candidates.brand_ids) == len(candidates.product_ids) == 3
+    assert dict(zip(candidates.product_ids, candidates.brand_ids, strict=True)) == {
+        pk: brands[pk] for pk in candidates.product_ids
+    }
