@@ -93,7 +93,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 METRIC_COLUMNS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "coverage@10")
 METRIC_HEADER = mark_safe(  # constant markup, no data in it
-    "<tr><th>model</th><th>HR@10</th><th>NDCG@10</th><th>HR@20</th><th>NDCG@20</th><th>MRR</th><th>coverage@10</th><th>NDCG@10 cold / warm / hot</th></tr>"
+    "<tr><th>model</th><th>kind</th><th>served</th><th>validation NDCG@10</th>"
+    "<th>HR@10</th><th>NDCG@10</th><th>HR@20</th><th>NDCG@20</th><th>MRR</th>"
+    "<th>coverage@10</th><th>NDCG@10 cold / warm / hot</th></tr>"
 )
 
 
@@ -101,21 +103,44 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def _metric_cells(name: str, metrics: dict) -> tuple[str, ...]:
+def _metric_cells(name: str, kind: str, served: str, metrics: dict) -> tuple[str, ...]:
     segments = metrics.get("segments", {})
     by_segment = " / ".join(
         _fmt(segments.get(s, {}).get("ndcg@10")) for s in ("cold", "warm", "hot")
     )
-    return (name, *(_fmt(metrics.get(key)) for key in METRIC_COLUMNS), by_segment)
+    return (
+        name,
+        kind,
+        served,
+        _fmt(metrics.get("validation_ndcg@10")),
+        *(_fmt(metrics.get(key)) for key in METRIC_COLUMNS),
+        by_segment,
+    )
+
+
+def _metric_rows(metrics: dict) -> list[tuple[str, ...]]:
+    """Every candidate of the run (the served one marked), then the baselines. A version
+    trained before candidates existed has one model row: the transformer it served."""
+    candidates = metrics.get("candidates")
+    if candidates:
+        rows = [
+            _metric_cells(name, m.get("kind", ""), "served" if m.get("served") else "", m)
+            for name, m in candidates.items()
+        ]
+    else:
+        rows = [_metric_cells("model", "transformer", "served", metrics.get("model", {}))]
+    baselines = [
+        # The run's untuned item transitions beside its tuned candidate of the same name.
+        _metric_cells(
+            f"{name} (untuned)" if name in (candidates or {}) else name, "baseline", "", m
+        )
+        for name, m in metrics.get("baselines", {}).items()
+    ]
+    return rows + baselines
 
 
 def _metric_table(metrics: dict) -> str:
-    rows = [("model (active candidate)", metrics.get("model", {}))] + list(
-        metrics.get("baselines", {}).items()
-    )
-    body = format_html_join(
-        "", "<tr>" + "<td>{}</td>" * 8 + "</tr>", (_metric_cells(name, m) for name, m in rows)
-    )
+    body = format_html_join("", "<tr>" + "<td>{}</td>" * 11 + "</tr>", _metric_rows(metrics))
     return format_html("<table>{}{}</table>", METRIC_HEADER, body)
 
 
@@ -124,6 +149,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "is_active",
+        "served_kind",
         "holdout_ndcg",
         "best_baseline",
         "event_count",
@@ -144,12 +170,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    @admin.display(description="served")
+    def served_kind(self, obj: ModelVersion) -> str:
+        model = obj.metrics.get("model", {})
+        return model.get("name") or ("sasrec_fused" if model else "")
+
     @admin.display(description="best baseline NDCG@10")
     def best_baseline(self, obj: ModelVersion) -> str:
         values = [m.get("ndcg@10") or 0 for m in obj.metrics.get("baselines", {}).values()]
         return f"{max(values):.4f}" if values else ""
 
-    @admin.display(description="holdout metrics (time-ordered leave-last-out, history excluded)")
+    @admin.display(
+        description="candidates and baselines (validation NDCG@10; the rest on the holdout:"
+        " time-ordered leave-last-out, history excluded)"
+    )
     def holdout_table(self, obj: ModelVersion) -> str:
         return _metric_table(obj.metrics)
 

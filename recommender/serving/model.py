@@ -22,7 +22,7 @@ from recommender.signals import model_loaded
 from shop.caching import cache_get, cache_set
 
 if TYPE_CHECKING:
-    from recommender.ml import TrainedModel
+    from recommender.ml import ServedModel
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class ArtifactError(Exception):
 @dataclass
 class LoadedModel:
     version_id: int
-    model: TrainedModel
+    model: ServedModel
 
     @cached_property
     def items(self) -> ItemMatrix:
@@ -49,17 +49,20 @@ _lock = threading.Lock()
 _state: dict = {"loaded": None, "checked_at": 0.0, "active_id": None}
 
 
-def load_artifact(path: str | Path) -> TrainedModel:
-    """Load and smoke-test an artifact directory; ArtifactError says what is wrong."""
+def load_artifact(path: str | Path) -> ServedModel:
+    """Load and smoke-test an artifact directory; ArtifactError says what is wrong.
+
+    The served model of any kind; a directory saved before the served model existed
+    (the transformer alone) loads as the transformer."""
     directory = Path(path)
     if not directory.is_dir():
         raise ArtifactError(f"artifact directory {directory} does not exist")
     # Here, not at the top: TensorFlow loads with the first model, not with every
     # process that sets Django up (manage.py commands, beat, a web process without one).
-    from recommender.ml import TrainedModel
+    from recommender.ml import ServedModel
 
     try:
-        model = TrainedModel.load(directory)
+        model = ServedModel.load(directory)
         model.top_k([[]], 1, exclude_history=False)
     except Exception as exc:  # a corrupted file can fail in many ways
         raise ArtifactError(

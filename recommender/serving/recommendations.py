@@ -116,25 +116,25 @@ def _from_items(items: list, source: str, limit: int, exclude: set[int]) -> list
 
 
 def similar_items(*, product_id: int, limit: int = 8) -> list[Recommendation]:
-    """Nearest products in the active model's item-vector space (cosine); [] if none."""
+    """The products most like ``product_id`` for the active model ([] if none): by
+    item-vector cosine, by how often they follow or precede it, or the blend of both,
+    as the served kind scores (``ServedModel.similar_scores``)."""
     loaded = active_model()
     if loaded is None:
         return []
-    matrix = loaded.items
-    row = matrix.row_of.get(product_id)
-    if row is None:
+    vocabulary = loaded.model.item_vocab
+    internal_id = vocabulary.index.get(product_id)
+    if internal_id is None:
         return []
-    ids, vectors = matrix.ids, matrix.unit
-    scores = vectors @ vectors[row]
-    scores[row] = -np.inf
-    order = np.argsort(-scores)[: limit * 4]
-    candidates = [
-        int(ids[i]) for i in order if ids[i] is not None and isinstance(ids[i], int | np.integer)
-    ]
-    available = available_product_ids(candidates)
+    scores = loaded.model.similar_scores(internal_id)
+    scores[internal_id] = -np.inf
+    order = [int(i) for i in np.argsort(-scores, kind="stable")[: limit * 4]]
+    order = [i for i in order if np.isfinite(scores[i])]
+    ids = vocabulary.decode(order)
+    available = available_product_ids([pid for pid in ids if isinstance(pid, int | np.integer)])
     out = [
-        Recommendation(int(ids[i]), float(scores[i]), product_id, "online")
-        for i in order
-        if isinstance(ids[i], int | np.integer) and int(ids[i]) in available
+        Recommendation(int(pid), float(scores[i]), product_id, "online")
+        for i, pid in zip(order, ids, strict=True)
+        if isinstance(pid, int | np.integer) and int(pid) in available
     ]
     return out[:limit]

@@ -1,17 +1,46 @@
-"""A trained model's holdout metrics beside the baselines', as a model version keeps them."""
+"""A run's holdout metrics: every candidate's and the baselines', as a model version
+keeps them."""
 
 from __future__ import annotations
 
-from recommender.ml import ItemTransitions, LeaveLastOutSplit, ModelConfig, Popularity, evaluate
+from recommender.ml import (
+    ItemTransitions,
+    LeaveLastOutSplit,
+    ModelConfig,
+    Popularity,
+    Selection,
+    evaluate,
+)
 
 METRIC_KEYS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "coverage@10")
 TRAINING_KEYS = ("best_epoch", "epochs", "best_val_ndcg@10", "train_seconds")
+CANDIDATE_KEYS = ("kind", "validation_ndcg@10", "params", "served")
 
 
-def holdout_metrics(model, split: LeaveLastOutSplit, config: ModelConfig) -> dict:
-    """{"model": row, "baselines": {name: row}, "training": {...}} on the test targets."""
+def holdout_metrics(selection: Selection, split: LeaveLastOutSplit, config: ModelConfig) -> dict:
+    """The test targets' figures of a run.
+
+    Returns:
+        {"model": the served candidate's row (with its "name" and "kind"),
+         "candidates": {name: row + "kind", "validation_ndcg@10", "params", "served"},
+         "baselines": {name: row} (untuned), "training": the transformer's run}.
+    """
     item_counts = split.train.item_counts()
-    metrics = {"model": _evaluated(model, split, config, item_counts)}
+    candidates = {
+        name: {
+            **_evaluated(candidate.model, split, config, item_counts),
+            "kind": candidate.model.kind,
+            "validation_ndcg@10": candidate.validation_ndcg,
+            "params": candidate.params,
+            "served": candidate.model is selection.served,
+        }
+        for name, candidate in selection.candidates.items()
+    }
+    served = candidates[selection.served.name]
+    metrics = {
+        "model": {**_row_of(served), "name": selection.served.name, "kind": served["kind"]},
+        "candidates": candidates,
+    }
     baselines = {
         "popularity": Popularity(split.train, max_len=config.max_len),
         "item_transitions": ItemTransitions(split.train, max_len=config.max_len),
@@ -20,8 +49,14 @@ def holdout_metrics(model, split: LeaveLastOutSplit, config: ModelConfig) -> dic
         name: _evaluated(baseline, split, config, item_counts)
         for name, baseline in baselines.items()
     }
-    metrics["training"] = {k: v for k, v in model.metrics.items() if k in TRAINING_KEYS}
+    training = selection.transformer.metrics
+    metrics["training"] = {k: v for k, v in training.items() if k in TRAINING_KEYS}
     return metrics
+
+
+def _row_of(candidate: dict) -> dict:
+    """A candidate's test row without what only candidates have."""
+    return {k: v for k, v in candidate.items() if k not in CANDIDATE_KEYS}
 
 
 def _evaluated(recommender, split: LeaveLastOutSplit, config: ModelConfig, item_counts) -> dict:

@@ -1,5 +1,7 @@
-"""The Django side of recommender.ml's training: database -> arrays -> a trained model,
-evaluated on a time-ordered holdout against baselines."""
+"""The Django side of recommender.ml's training: database -> arrays -> the served model
+(the best on validation of the transformer, the tuned item transitions and their
+ensemble: `recommender.ml.train_served`), evaluated on a time-ordered holdout against
+baselines."""
 
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ from recommender.ml import (
     LeaveLastOutSplit,
     ModelConfig,
     SequenceData,
-    TrainedModel,
+    ServedModel,
     Vocabulary,
     build_item_features,
     build_sequence_data,
-    fit,
     leave_last_out,
+    train_served,
 )
 from recommender.training.evaluation import holdout_metrics
 from recommender.training.export import (
@@ -40,7 +42,7 @@ class NotEnoughData(Exception):
 
 @dataclass
 class TrainResult:
-    model: TrainedModel
+    model: ServedModel
     config: dict
     metrics: dict
     event_count: int
@@ -73,9 +75,11 @@ def train_from_database(
     log: Callable[[str], None] = print,
     timings: dict | None = None,
 ) -> TrainResult:
-    """Export, split (time-ordered leave-last-out), train, evaluate against baselines.
+    """Export, split (time-ordered leave-last-out), train the candidates, serve the best
+    on validation, evaluate every candidate and the baselines on the holdout.
 
-    ``timings`` (also the result's) receives each stage's seconds."""
+    ``timings`` (also the result's) receives each stage's seconds (and the training
+    stage's parts: tuning the transitions, training the transformer, selecting)."""
     timings = timings if timings is not None else {}
     config = model_config(parameters)
     catalogue, events = _exported(parameters, timings, log)
@@ -87,10 +91,12 @@ def train_from_database(
         f"{len(data):,} shoppers, {len(split.users_eval):,} with a holdout; training on {config.to_dict()}"
     )
     with _timed(timings, "train"):
-        model = fit(split, features, config, progress=progress)
+        selection = train_served(split, features, config, progress=progress, log=log)
+    timings.update(selection.timings)
     with _timed(timings, "evaluate"):
-        metrics = holdout_metrics(model, split, config)
+        metrics = holdout_metrics(selection, split, config)
     log(_metrics_line(metrics))
+    model = selection.served
     return TrainResult(
         model=model,
         config=config.to_dict(),
@@ -143,7 +149,11 @@ def _prepare(
 
 def _metrics_line(metrics: dict) -> str:
     baselines = metrics["baselines"]
+    candidates = ", ".join(
+        f"{name} {row['ndcg@10']:.4f}" for name, row in metrics["candidates"].items()
+    )
     return (
-        f"holdout NDCG@10 {metrics['model']['ndcg@10']:.4f} (popularity {baselines['popularity']['ndcg@10']:.4f},"
-        f" item transitions {baselines['item_transitions']['ndcg@10']:.4f})"
+        f"holdout NDCG@10 of the served {metrics['model']['name']}: {metrics['model']['ndcg@10']:.4f}"
+        f" (candidates: {candidates}; popularity {baselines['popularity']['ndcg@10']:.4f},"
+        f" item transitions untuned {baselines['item_transitions']['ndcg@10']:.4f})"
     )

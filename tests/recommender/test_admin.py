@@ -6,7 +6,10 @@ import pytest
 from django.urls import reverse
 
 from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+from recommender.training.pipeline import train_from_database
+from recommender.training.versions import model_version_register
 from tests.factories import UserFactory
+from tests.recommender.conftest import TINY_MODEL
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +46,24 @@ def test_every_recommender_admin_page_loads(staff_client, active_version, shop_d
         reverse("admin:recommender_modelversion_change", args=[active_version.pk])
     )
     assert b"0.0600" in version_page.content and b"popularity" in version_page.content
+
+
+def test_the_version_page_lists_every_candidate_and_the_one_served(staff_client, shop_data):
+    result = train_from_database(parameters=TINY_MODEL, log=lambda line: None)
+    version = model_version_register(run=TrainingRun.objects.create(), result=result)
+    page = staff_client.get(reverse("admin:recommender_modelversion_change", args=[version.pk]))
+    html = page.content.decode()
+    rows = {row.split("</td>")[0]: row for row in html.split("<tr><td>")[1:]}
+    for name, candidate in result.metrics["candidates"].items():
+        cells = rows[name]
+        assert f"<td>{candidate['kind']}</td>" in cells
+        assert f"{candidate['validation_ndcg@10']:.4f}" in cells
+        assert f"{candidate['ndcg@10']:.4f}" in cells and f"{candidate['hr@10']:.4f}" in cells
+        assert ("<td>served</td>" in cells) == candidate["served"]
+    assert "popularity" in rows and "<td>baseline</td>" in rows["popularity"]
+    assert "<td>baseline</td>" in rows["item_transitions (untuned)"]
+    listing = staff_client.get(reverse("admin:recommender_modelversion_changelist"))
+    assert result.model.name in listing.content.decode()
 
 
 def test_train_button_queues_a_run_and_a_failing_run_does_not_break_the_page(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import timezone
 
+from recommender.ml import ServedModel
+from recommender.models import ModelVersion
 from recommender.serving import model as serving
 from recommender.serving.recommendations import recommendations_for_user, similar_items
 from shop.models import Product
@@ -63,6 +67,48 @@ def test_redis_down_serving_reads_the_postgres_cache(active_version, shop_data, 
     assert recs and recs[0].source == "database"
 
 
-def test_similar_items_come_from_the_item_vectors(active_version, products):
-    similar = similar_items(product_id=products[0].pk, limit=4)
-    assert len(similar) == 4 and products[0].pk not in {s.product_id for s in similar}
+WEIGHTS = {"transformer": (1.0, 0.0), "transitions": (0.0, 1.0), "ensemble": (1.0, 0.5)}
+
+
+def _serve(trained_artifact, tmp_path, kind: str) -> ServedModel:
+    """The session's model re-weighted to serve as ``kind``, as the active version."""
+    trained = ServedModel.load(trained_artifact)
+    served = ServedModel(trained.transformer, trained.transitions, WEIGHTS[kind])
+    path = served.save(tmp_path / kind)
+    ModelVersion.objects.update(is_active=False)
+    ModelVersion.objects.create(
+        artifact_path=str(path), holdout_ndcg=0.5, is_active=True, activated_at=timezone.now()
+    )
+    serving.reset()
+    return served
+
+
+@pytest.mark.parametrize("kind", list(WEIGHTS))
+def test_similar_items_for_each_kind(shop_data, products, trained_artifact, tmp_path, kind):
+    served = _serve(trained_artifact, tmp_path, kind)
+    assert serving.active_model().model.kind == kind
+    product = products[5]  # shoppers view the products in a cycle: 4, 5, 6, ...
+    similar = similar_items(product_id=product.pk, limit=4)
+    ids = [s.product_id for s in similar]
+    assert len(ids) == 4 and product.pk not in ids
+    assert all(s.reason_product_id == product.pk for s in similar)
+    if kind == "transformer":  # the item vectors' nearest by cosine
+        vectors = served.transformer.item_vectors_internal()
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        row = served.item_vocab.index[product.pk]
+        cosine = unit @ unit[row]
+        cosine[[0, 1, row]] = -np.inf  # padding, out-of-vocabulary, the product itself
+        nearest = served.item_vocab.decode(np.argsort(-cosine, kind="stable")[:4])
+        assert ids == nearest
+    else:  # the items before and after it
+        assert set(ids[:2]) == {products[4].pk, products[6].pk}
+
+
+def test_similar_items_leave_out_products_not_for_sale(
+    shop_data, products, trained_artifact, tmp_path
+):
+    _serve(trained_artifact, tmp_path, "transitions")
+    Product.objects.filter(pk=products[6].pk).update(is_active=False)
+    ids = [s.product_id for s in similar_items(product_id=products[5].pk, limit=4)]
+    assert products[6].pk not in ids and products[4].pk == ids[0]
+    assert similar_items(product_id=123456789, limit=4) == []  # unknown to the model

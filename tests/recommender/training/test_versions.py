@@ -54,7 +54,9 @@ def test_activation_and_rollback_reach_the_serving_process_without_restart(
 
 
 def test_retrain_activates_only_if_it_beats_the_active_version(active_version, shop_data):
-    active_version.holdout_ndcg = 0.99
+    # The tiny shop's cycle is learnt perfectly (the served transitions score 1.0): only a
+    # perfect active version cannot be beaten.
+    active_version.holdout_ndcg = 1.0
     active_version.save()
     run = training_run_create(parameters=TINY_MODEL)
     version = training_run_execute(run_id=run.pk)
