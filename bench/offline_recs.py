@@ -1,12 +1,17 @@
 """Offline benchmark of the recommender core (full ranking, leave-last-out split).
 
-    python -m bench.offline_recs --data ../shared/datasets/amazon_beauty --json OUT [--quick]
+    python -m bench.offline_recs --data ../shared/datasets/amazon_beauty --json OUT
+        [--quick] [--seeds 42,43,44] [--format auto|amazon_beauty|unisrec] [--set K=V]
+        [--artifact DIR]
 
-Trains every model on the training portion, early-stops/tunes on the validation
-target, evaluates on the test target against all items, prints a table beside the
-published rows and writes the JSON report. Headline setting: the user's earlier
-items are excluded from the ranking; `no_exclusion` holds the same metrics with
-nothing excluded.
+The headline is the model the shop would serve: `recommender.ml.train_served`, the
+function training runs call, tunes the item transitions, trains the transformer and
+keeps the best on validation of the transformer, the transitions and their ensemble.
+Every candidate is evaluated on the test target per seed (`served` marks the one
+chosen), beside the baselines (tuned on validation; deterministic, so evaluated once
+and reported per seed). The report's `served` and `transformer` entries give the mean
+over seeds and the worst seed. Headline setting: the user's earlier items are excluded
+from the ranking; `no_exclusion` holds the same metrics with nothing excluded.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import logging
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,43 +28,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from bench._common import add_set_option, command_line, config_overrides, load_dataset, report_write  # noqa: E402
+from bench.offline_report import HEADLINE_KEYS, format_table, seed_summaries  # noqa: E402
 from recommender.ml import (  # noqa: E402
-    Blend,
-    ItemTransitions,
+    ItemFeatures,
+    LeaveLastOutSplit,
     ModelConfig,
     Popularity,
     RecentPopularity,
+    Selection,
     TitleTfidf,
+    TunedTransitions,
     Vocabulary,
     build_item_features,
     build_sequence_data,
     evaluate,
-    fit,
     leave_last_out,
+    train_served,
+    transitions_tune,
     tune,
 )
 
-PUBLISHED = [
-    ("Popularity (S3-Rec repo)", 0.0152, 0.0068),
-    ("BERT4Rec (S3-Rec repo)", 0.0347, 0.0170),
-    ("SASRec BCE (S3-Rec repo)", 0.0605, 0.0318),
-    ("S3-Rec (S3-Rec repo)", 0.0647, 0.0327),
-    ("DuoRec (eSASRec paper)", 0.0845, 0.0443),
-    ("SASRec + sampled softmax (eSASRec paper)", 0.0921, 0.0531),
-    ("eSASRec (eSASRec paper)", 0.0928, 0.0523),
-]
-
-HEADLINE_KEYS = (
-    "hr@10",
-    "ndcg@10",
-    "hr@20",
-    "ndcg@20",
-    "mrr",
-    "precision@10",
-    "recall@10",
-    "coverage@10",
-    "popularity_bias@10",
-)
+# Row kinds: the transitions candidate is the tuned item_transitions baseline's row.
+ROW_KINDS = {"transformer": "transformer", "transitions": "baseline", "ensemble": "ensemble"}
 
 
 def transformer_config(quick: bool, overrides: dict[str, Any]) -> ModelConfig:
@@ -92,19 +83,34 @@ def _result(
     return res
 
 
-def run(
-    data_dir: str,
-    quick: bool = False,
-    overrides: dict[str, Any] | None = None,
-    artifact: str | None = None,
-    log=print,
-) -> dict[str, Any]:
-    raw = load_dataset(data_dir)
+@dataclass
+class Bench:
+    """The dataset, its split and features, and how every model is evaluated on it."""
+
+    name: str
+    users: int
+    items: int
+    split: LeaveLastOutSplit
+    features: ItemFeatures
+    titles: dict[Any, str]
+    attributes: dict[Any, list[str]]
+    config: ModelConfig
+    eval_kw: dict[str, Any]
+
+    def test_metrics(self, model: Any) -> dict[str, Any]:
+        split = self.split
+        return evaluate(
+            model, split.test_inputs, split.test_targets, split.users_eval, **self.eval_kw
+        )
+
+
+def prepare(data_dir: str, fmt: str, cfg: ModelConfig, quick: bool, log=print) -> Bench:
+    """The dataset read (`bench._common.load_dataset`), split and featurised."""
+    raw = load_dataset(data_dir, fmt)
     item_vocab = Vocabulary(raw.catalogue)
     data = build_sequence_data(
         raw.user_ids, raw.item_ids, raw.timestamps, ["review"] * len(raw.user_ids), item_vocab
     )
-    cfg = transformer_config(quick, overrides or {})
     features = build_item_features(
         item_vocab,
         raw.titles,
@@ -115,65 +121,126 @@ def run(
         cfg.min_token_count,
     )
     split = leave_last_out(data)
-    rows = split.users_eval
-    counts = split.train.item_counts()
-    sampled = 0 if quick else 99
     log(
         f"dataset {raw.name}: {len(data)} users, {len(item_vocab) - 2} items, {sum(len(s) for s in data.items)} events; "
-        f"{len(rows)} users evaluated"
+        f"{len(split.users_eval)} users evaluated"
     )
     eval_kw = dict(
-        max_len=cfg.max_len,
-        n_gap_buckets=cfg.n_gap_buckets,
-        item_counts=counts,
-        sampled_negatives=sampled,
+        **cfg.history_encoding(),
+        item_counts=split.train.item_counts(),
+        sampled_negatives=0 if quick else 99,
     )
-    # Baselines are tuned on a fixed subset of validation users to keep the search quick.
-    tune_rows = np.random.default_rng(0).permutation(rows)[: min(len(rows), 6000)]
-    results: list[dict[str, Any]] = []
-    fitted: dict[str, Any] = {}
+    return Bench(
+        raw.name,
+        len(data),
+        len(item_vocab) - 2,
+        split,
+        features,
+        raw.titles,
+        raw.attributes,
+        cfg,
+        eval_kw,
+    )
 
-    def add_baseline(name: str, make: Any, grid: dict[str, list[Any]] | None) -> None:
+
+def baseline_rows(bench: Bench, quick: bool, log=print) -> list[dict[str, Any]]:
+    """Popularity, recent popularity and title TF-IDF, tuned on validation (not in
+    quick mode) on a fixed subset of validation users, then evaluated on test."""
+    split, max_len = bench.split, bench.config.max_len
+    tune_rows = np.random.default_rng(0).permutation(split.users_eval)[:6000]
+    baselines = (
+        ("popularity", lambda: Popularity(split.train, max_len=max_len), None),
+        (
+            "recent_popularity",
+            lambda half_life_days=90.0: RecentPopularity(
+                split.train, half_life_days, max_len=max_len
+            ),
+            {"half_life_days": [30.0, 90.0, 365.0]},
+        ),
+        (
+            "title_tfidf",
+            lambda **p: TitleTfidf(
+                split.train, bench.titles, bench.attributes, max_len=max_len, **p
+            ),
+            {"decay": [0.3, 0.6, 0.9]},
+        ),
+    )
+    rows = []
+    for name, make, grid in baselines:
         t0 = time.perf_counter()
         params: dict[str, Any] = {}
         if grid and not quick:
-            params, val = tune(
-                make, grid, split.val_inputs, split.val_targets, tune_rows, cfg.max_len
-            )
+            params, val = tune(make, grid, split.val_inputs, split.val_targets, tune_rows, max_len)
             log(f"  {name}: tuned {params} (validation NDCG@10 {val:.4f})")
-        model = make(**params)
+        metrics = bench.test_metrics(make(**params))
         seconds = time.perf_counter() - t0
-        m = evaluate(model, split.test_inputs, split.test_targets, rows, **eval_kw)
-        fitted[name] = model
-        results.append(
-            _result(name, "baseline", m, seconds, "CPU (NumPy/SciPy)", {"params": params})
+        rows.append(
+            _result(name, "baseline", metrics, seconds, "CPU (NumPy/SciPy)", {"params": params})
         )
         log(
-            f"  {name}: NDCG@10 {m['history_excluded']['ndcg@10']:.4f} HR@10 {m['history_excluded']['hr@10']:.4f} ({seconds:.1f}s)"
+            f"  {name}: NDCG@10 {rows[-1]['ndcg@10']:.4f} HR@10 {rows[-1]['hr@10']:.4f} ({seconds:.1f}s)"
         )
+    return rows
 
-    log("baselines")
-    add_baseline("popularity", lambda: Popularity(split.train, max_len=cfg.max_len), None)
-    add_baseline(
-        "recent_popularity",
-        lambda half_life_days=90.0: RecentPopularity(
-            split.train, half_life_days, max_len=cfg.max_len
-        ),
-        {"half_life_days": [30.0, 90.0, 365.0]},
-    )
-    add_baseline(
-        "item_transitions",
-        lambda **p: ItemTransitions(split.train, max_len=cfg.max_len, **p),
-        {"window": [1, 3, 5], "backward": [0.0, 0.5], "decay": [0.3, 0.6], "col_norm": [0.0, 0.3]},
-    )
-    add_baseline(
-        "title_tfidf",
-        lambda **p: TitleTfidf(split.train, raw.titles, raw.attributes, max_len=cfg.max_len, **p),
-        {"decay": [0.3, 0.6, 0.9]},
-    )
 
-    log(f"transformer {cfg}")
+def candidate_rows(
+    bench: Bench, selection: Selection, seed: int, transitions_row: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each candidate of `selection` on the test target: the transformer (with its
+    top-K timing), the tuned transitions (`transitions_row`, evaluated once) and the
+    ensemble; `served` marks the one `train_served` chose."""
+    rows = []
+    for name, candidate in selection.candidates.items():
+        model = candidate.model
+        extra = {
+            "candidate": model.kind,
+            "validation_ndcg@10": candidate.validation_ndcg,
+            "params": candidate.params,
+            "seed": seed,
+            "served": model is selection.served,
+        }
+        if model.kind == "transitions":
+            rows.append({**transitions_row, **extra})
+            continue
+        trained = model.transformer.metrics
+        seconds = trained["train_seconds"]
+        if model.kind == "ensemble":
+            extra["ensemble"] = True
+            seconds += selection.timings.get("tune_transitions", 0.0) + selection.timings.get(
+                "select", 0.0
+            )
+        else:
+            extra.update(_transformer_extra(bench, model, trained))
+        row = _result(
+            name,
+            ROW_KINDS[model.kind],
+            bench.test_metrics(model),
+            seconds,
+            trained["device"],
+            extra,
+        )
+        rows.append(row)
+    return rows
 
+
+def _transformer_extra(bench: Bench, model: Any, trained: dict[str, Any]) -> dict[str, Any]:
+    """The transformer row's training figures and its top-10 time over every test user."""
+    timings = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        model.top_k_data(bench.split.test_inputs, 10, exclude_history=True)
+        timings.append(time.perf_counter() - t0)
+    return {
+        "topk_all_users_seconds": round(float(np.median(timings)), 3),
+        "topk_users": len(bench.split.test_inputs),
+        "best_epoch": trained["best_epoch"],
+        "epochs": trained["epochs"],
+        "best_val_ndcg@10": trained["best_val_ndcg@10"],
+        "config": model.config.to_dict(),
+    }
+
+
+def _progress(log):
     def progress(r: dict[str, Any]) -> None:
         if r["stage"] == "epoch":
             val = r.get("val_ndcg@10")
@@ -182,115 +249,105 @@ def run(
                 f"(best {r['best_val_ndcg@10']:.4f}, {r['elapsed']:.0f}s)"
             )
 
-    trained = fit(split, features, cfg, progress=progress)
-    m = evaluate(trained, split.test_inputs, split.test_targets, rows, **eval_kw)
-    timings = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        trained.top_k_data(split.test_inputs, 10, exclude_history=True)
-        timings.append(time.perf_counter() - t0)
-    topk_seconds = float(np.median(timings))
-    extra = {
-        "topk_all_users_seconds": round(topk_seconds, 3),
-        "topk_users": len(split.test_inputs),
-        "best_epoch": trained.metrics["best_epoch"],
-        "epochs": trained.metrics["epochs"],
-        "best_val_ndcg@10": trained.metrics["best_val_ndcg@10"],
-        "config": cfg.to_dict(),
-    }
-    results.append(
-        _result(
-            "sasrec_fused",
-            "transformer",
-            m,
-            trained.metrics["train_seconds"],
-            trained.metrics["device"],
-            extra,
-        )
-    )
-    log(
-        f"  sasrec_fused: NDCG@10 {m['history_excluded']['ndcg@10']:.4f} HR@10 {m['history_excluded']['hr@10']:.4f} "
-        f"train {trained.metrics['train_seconds']:.0f}s, top-10 all users {topk_seconds:.2f}s"
-    )
-    if artifact:
-        trained.metrics["test"] = {k: results[-1][k] for k in HEADLINE_KEYS}
-        trained.save(artifact)
+    return progress
 
-    # Score-space blend with the transition baseline, weight picked on validation.
-    t0 = time.perf_counter()
-    trans = fitted["item_transitions"]
-    best_w, best_val = 0.0, -1.0
-    for w in [0.3] if quick else [0.1, 0.2, 0.3, 0.5, 0.8]:
-        val = evaluate(
-            Blend([trained, trans], [1.0, w]),
-            split.val_inputs,
-            split.val_targets,
-            tune_rows,
-            max_len=cfg.max_len,
-            modes=("history_excluded",),
-            ks=(10,),
-        )["history_excluded"]["ndcg@10"]
-        if val > best_val:
-            best_w, best_val = w, val
-    blend = Blend([trained, trans], [1.0, best_w], name="sasrec_fused+item_transitions")
-    mb = evaluate(blend, split.test_inputs, split.test_targets, rows, **eval_kw)
-    results.append(
-        _result(
-            blend.name,
-            "transformer",
-            mb,
-            trained.metrics["train_seconds"] + time.perf_counter() - t0,
-            trained.metrics["device"],
-            {"params": {"transitions_weight": best_w}, "ensemble": True},
+
+def _transitions_row(bench: Bench, tuned: TunedTransitions) -> dict[str, Any]:
+    metrics = bench.test_metrics(tuned.model)
+    return _result("item_transitions", "baseline", metrics, tuned.seconds, "CPU (NumPy/SciPy)")
+
+
+def run(
+    data_dir: str,
+    quick: bool = False,
+    overrides: dict[str, Any] | None = None,
+    artifact: str | None = None,
+    log=print,
+    seeds: list[int] | None = None,
+    fmt: str = "auto",
+) -> dict[str, Any]:
+    cfg = transformer_config(quick, overrides or {})
+    bench = prepare(data_dir, fmt, cfg, quick, log)
+    seeds = seeds or [cfg.seed]
+    log("baselines")
+    baselines = baseline_rows(bench, quick, log)
+    tuned = transitions_tune(bench.split, cfg, quick=quick, log=log)
+    transitions_row = _transitions_row(bench, tuned)
+    results: list[dict[str, Any]] = []
+    for seed in seeds:
+        log(f"seed {seed}: transformer {cfg.replace(seed=seed)}")
+        selection = train_served(
+            bench.split,
+            bench.features,
+            cfg.replace(seed=seed),
+            progress=_progress(log),
+            log=log,
+            quick=quick,
+            transitions=tuned,
         )
-    )
-    log(
-        f"  blend (w={best_w}): NDCG@10 {mb['history_excluded']['ndcg@10']:.4f} HR@10 {mb['history_excluded']['hr@10']:.4f}"
-    )
+        rows = candidate_rows(bench, selection, seed, transitions_row)
+        results += [{**row, "seed": seed, "served": False} for row in baselines] + rows
+        if artifact and seed == seeds[0]:
+            served_row = next(row for row in rows if row["served"])
+            selection.served.metrics["test"] = {k: served_row[k] for k in HEADLINE_KEYS}
+            selection.served.save(artifact)
     return {
-        "dataset": raw.name,
+        "dataset": bench.name,
         "protocol": "full",
         "headline": "history_excluded",
         "quick": quick,
-        "users": len(data),
-        "items": len(item_vocab) - 2,
+        "users": bench.users,
+        "items": bench.items,
+        "seeds": seeds,
+        "artifact": {"path": artifact, "seed": seeds[0]} if artifact else None,
         "results": results,
+        **seed_summaries(results, seeds),
     }
 
 
-def format_table(report: dict[str, Any]) -> str:
-    lines = [
-        f"dataset {report['dataset']} - full ranking, leave-last-out; 'excl' = user's earlier items excluded (headline), 'all' = nothing excluded",
-        f"{'model':44s} {'kind':12s} {'HR@10 excl':>10s} {'NDCG@10 excl':>12s} {'HR@10 all':>9s} {'NDCG@10 all':>11s} {'HR@20':>7s} {'NDCG@20':>8s} {'MRR':>7s} {'cov@10':>7s} {'train s':>8s}",
-    ]
-    for r in report["results"]:
-        ne = r["no_exclusion"]
-        lines.append(
-            f"{r['model']:44s} {r['kind']:12s} {r['hr@10']:10.4f} {r['ndcg@10']:12.4f} {ne['hr@10']:9.4f} {ne['ndcg@10']:11.4f} "
-            f"{r['hr@20']:7.4f} {r['ndcg@20']:8.4f} {r['mrr']:7.4f} {r['coverage@10']:7.4f} {r['train_seconds']:8.1f}"
-        )
-    if report["dataset"] == "amazon_beauty":
-        lines.append("published (same split, full ranking, history excluded):")
-        for name, hr, nd in PUBLISHED:
-            lines.append(f"{name:44s} {'published':12s} {hr:10.4f} {nd:12.4f}")
-    return "\n".join(lines)
+def _seeds(value: str) -> list[int]:
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds are integers separated by commas, not {value!r}"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", required=True, help="dataset directory (amazon_beauty format)")
+    parser.add_argument("--data", required=True, help="dataset directory")
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "amazon_beauty", "unisrec"),
+        help="the dataset directory's layout (auto: by the files present)",
+    )
     parser.add_argument("--json", required=True, help="where to write the JSON report")
     parser.add_argument("--quick", action="store_true", help="smoke-test settings (< 5 minutes)")
+    parser.add_argument(
+        "--seeds",
+        type=_seeds,
+        help="train and evaluate every candidate with each seed, e.g. 42,43,44 (default: the config's)",
+    )
     add_set_option(parser)
-    parser.add_argument("--artifact", help="also save the trained transformer to this directory")
+    parser.add_argument(
+        "--artifact", help="also save the served model (first seed) to this directory"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     overrides = config_overrides(args.set)
     t0 = time.perf_counter()
     report = run(
-        args.data, args.quick, overrides, args.artifact, log=lambda s: print(s, flush=True)
+        args.data,
+        args.quick,
+        overrides,
+        args.artifact,
+        log=lambda s: print(s, flush=True),
+        seeds=args.seeds,
+        fmt=args.format,
     )
     report["total_seconds"] = round(time.perf_counter() - t0, 1)
     report["command"] = command_line("bench.offline_recs", argv)

@@ -2,6 +2,9 @@
 
 import json
 
+import numpy as np
+import pytest
+
 from bench.offline_recs import main
 from tests.recommender.ml.conftest import catalogue, rule_rows
 
@@ -30,37 +33,86 @@ def write_dataset(root):
             fh.write(f"{uid}\tR{uid}\t{' '.join(map(str, seqs[uid]))}\n")
 
 
+HEADLINE = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "coverage@10")
+
+
 def test_quick_benchmark_end_to_end(tmp_path, capsys):
     data = tmp_path / "tiny"
     write_dataset(data)
     out = tmp_path / "out.json"
-    assert main(["--data", str(data), "--json", str(out), "--quick"]) == 0
+    artifact = tmp_path / "served"
+    args = ["--data", str(data), "--json", str(out), "--quick", "--seeds", "1,2"]
+    assert main([*args, "--format", "amazon_beauty", "--artifact", str(artifact)]) == 0
     report = json.loads(out.read_text())
     assert report["dataset"] == "tiny" and report["protocol"] == "full"
-    names = [r["model"] for r in report["results"]]
-    assert {
-        "popularity",
-        "recent_popularity",
-        "item_transitions",
-        "title_tfidf",
-        "sasrec_fused",
-    } <= set(names)
+    assert report["seeds"] == [1, 2]
+    expected = {
+        "popularity": "baseline",
+        "recent_popularity": "baseline",
+        "item_transitions": "baseline",
+        "title_tfidf": "baseline",
+        "sasrec_fused": "transformer",
+        "sasrec_fused+item_transitions": "ensemble",
+    }
+    for seed in (1, 2):
+        rows = [r for r in report["results"] if r["seed"] == seed]
+        assert {r["model"]: r["kind"] for r in rows} == expected
+        assert sum(r["served"] for r in rows) == 1
+        served = next(r for r in rows if r["served"])
+        candidates = [r for r in rows if "candidate" in r]
+        assert {r["candidate"] for r in candidates} == {"transformer", "transitions", "ensemble"}
+        assert served in candidates
+        assert served["validation_ndcg@10"] == max(r["validation_ndcg@10"] for r in candidates)
+        transformer = next(r for r in rows if r["kind"] == "transformer")
+        assert transformer["topk_all_users_seconds"] > 0
+        assert transformer["config"]["seed"] == seed
     for r in report["results"]:
-        assert r["kind"] in ("transformer", "baseline")
-        for key in (
-            "hr@10",
-            "ndcg@10",
-            "hr@20",
-            "ndcg@20",
-            "mrr",
-            "coverage@10",
-            "train_seconds",
-            "device",
-        ):
+        for key in (*HEADLINE, "train_seconds", "device", "seed", "served"):
             assert key in r
         assert set(r["segments"]) == {"cold", "warm", "hot"}
         assert {"hr@10", "ndcg@10"} <= set(r["no_exclusion"])
         assert 0 <= r["ndcg@10"] <= r["hr@10"] <= 1
-    sas = next(r for r in report["results"] if r["model"] == "sasrec_fused")
-    assert sas["topk_all_users_seconds"] > 0
-    assert "sasrec_fused" in capsys.readouterr().out
+
+    served_rows = [r for r in report["results"] if r["served"]]
+    summary = report["served"]
+    names = [r["model"] for r in served_rows]
+    assert summary["model"] == (names[0] if len(set(names)) == 1 else names)
+    for key in HEADLINE:
+        assert summary["mean"][key] == pytest.approx(np.mean([r[key] for r in served_rows]))
+    worst = min(served_rows, key=lambda r: r["ndcg@10"])
+    assert (
+        summary["worst"]["seed"] == worst["seed"]
+        and summary["worst"]["ndcg@10"] == worst["ndcg@10"]
+    )
+    best_baseline = max(
+        r["ndcg@10"]
+        for r in report["results"]
+        if r["kind"] == "baseline" and r["seed"] == worst["seed"]
+    )
+    assert summary["worst"]["ratio_to_best_baseline"] == pytest.approx(
+        worst["ndcg@10"] / best_baseline
+    )
+    transformers = [r for r in report["results"] if r["kind"] == "transformer"]
+    assert report["transformer"]["mean"]["ndcg@10"] == pytest.approx(
+        np.mean([r["ndcg@10"] for r in transformers])
+    )
+    ratios = [
+        r["ndcg@10"]
+        / max(
+            b["ndcg@10"]
+            for b in report["results"]
+            if b["kind"] == "baseline" and b["seed"] == r["seed"]
+        )
+        for r in transformers
+    ]
+    assert report["transformer"]["worst_ratio_to_best_baseline"] == pytest.approx(min(ratios))
+
+    saved = json.loads((artifact / "served.json").read_text())
+    assert saved["name"] == served_rows[0]["model"]  # the first seed's served model
+    printed = capsys.readouterr().out
+    assert "sasrec_fused" in printed and "worst seed" in printed
+
+
+def test_seeds_must_be_integers(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--data", str(tmp_path), "--json", str(tmp_path / "o.json"), "--seeds", "1,x"])
