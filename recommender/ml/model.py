@@ -38,12 +38,16 @@ class ItemTower(layers.Layer):
         use_price: bool,
         id_dropout: float = 0.0,
         seed: int = 0,
+        dense_bags: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         init = keras.initializers.TruncatedNormal(stddev=0.05, seed=seed)
         self.use_titles, self.use_attributes, self.use_price = use_titles, use_attributes, use_price
         self.id_dropout = id_dropout
+        # XLA has no sparse matmul kernel: compiled training steps average the bags
+        # densely; eager calls (validation, serving) keep the cheaper sparse product.
+        self.dense_bags = dense_bags
         self.id_embedding = self._embedding(n_items, dim, init, "item_id_embedding")
         self.token_embedding = self._embedding(max(n_tokens, 2), dim, init, "title_token_embedding")
         self.attribute_embedding = self._embedding(
@@ -65,10 +69,12 @@ class ItemTower(layers.Layer):
             drop = keras.random.uniform(tf.shape(ids), seed=self.seed_generator) < self.id_dropout
             ids = tf.where(drop & (ids > OOV), tf.constant(OOV, ids.dtype), ids)
         vec = self.id_embedding(ids)
+        dense = self.dense_bags and not tf.executing_eagerly()
+        bag_mean = _dense_bag_mean if dense else _bag_mean
         if self.use_titles:
-            vec = vec + _bag_mean(tokens, self.token_embedding.embeddings, vec.dtype)
+            vec = vec + bag_mean(tokens, self.token_embedding.embeddings, vec.dtype)
         if self.use_attributes:
-            vec = vec + _bag_mean(attributes, self.attribute_embedding.embeddings, vec.dtype)
+            vec = vec + bag_mean(attributes, self.attribute_embedding.embeddings, vec.dtype)
         if self.use_price:
             vec = vec + self.price_embedding(prices)
         return vec
@@ -92,6 +98,19 @@ def _bag_mean(ids: tf.Tensor, table: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
     )
     out = tf.sparse.sparse_dense_matmul(matrix, tf.cast(table, tf.float32))
     return tf.cast(out, dtype)
+
+
+def _dense_bag_mean(ids: tf.Tensor, table: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    """`_bag_mean` with static shapes, for XLA (which cannot compile the sparse product).
+
+    Every slot's row is gathered, padding weighing 0: (items, width, dim) values, about
+    150 MB at Beauty's size, cheap on the GPU where XLA is on by default.
+    """
+    ids = tf.convert_to_tensor(ids)
+    present = tf.cast(ids > 0, tf.float32)
+    weights = present / tf.maximum(tf.reduce_sum(present, axis=1, keepdims=True), 1.0)
+    rows = tf.gather(tf.cast(table, tf.float32), ids)
+    return tf.cast(tf.einsum("iw,iwd->id", weights, rows), dtype)
 
 
 @keras.saving.register_keras_serializable(package="shopreco")
@@ -122,6 +141,7 @@ class SequentialRecommender(keras.Model):
             config.use_price,
             config.id_dropout,
             config.seed,
+            dense_bags=bool(sizes.get("jit_compile")),
             name="item_tower",
             dtype=self.dtype_policy,
         )

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .batching import TrainingBatches
+from .batching import TrainingBatches, TrainingInputs
 from .callbacks import (
     AnnealOnPlateau,
     EarlyStopping,
@@ -75,6 +75,8 @@ def fit(
     optimizer = _optimizer(config, model, device)
     task = _next_item_task(config, loss, item_counts, device)
     train_step = _train_step(model, optimizer, task, device)
+    if device.jit_compile:
+        train_step = functools.partial(_padded_step, train_step, config)
     batches = TrainingBatches(train, config)
     trained = TrainedModel(
         model, config, train.item_vocab, train.event_vocab, features, device=device
@@ -126,6 +128,7 @@ def _new_model(
         "title_tokens": int(features.tokens.shape[1]),
         "attributes": int(features.attributes.shape[1]),
         "mixed_precision": device.mixed_precision,
+        "jit_compile": device.jit_compile,
     }
     model = build_sequential_recommender(config, sizes)
     model.id_table.assign(item_id_table(item_counts))
@@ -196,10 +199,31 @@ def _train_step(
             loss = task(hidden, item_vectors, items, targets)
             scaled = optimizer.scale_loss(loss) if device.mixed_precision else loss
         gradients = tape.gradient(scaled, variables)
-        optimizer.apply(gradients, variables)
+        # A side feature turned off (use_titles=False, ...) leaves its table without a
+        # gradient; it is left out rather than warned about at every run.
+        used = [(g, v) for g, v in zip(gradients, variables, strict=True) if g is not None]
+        optimizer.apply([g for g, _ in used], [v for _, v in used])
         return loss
 
     return train_step
+
+
+def _padded_step(train_step: TrainStep, config: ModelConfig, *inputs: np.ndarray) -> Any:
+    """`train_step` on inputs padded to one of a few shapes (see `pad_for_xla`)."""
+    return train_step(*pad_for_xla(TrainingInputs(*inputs), config.batch_size, config.max_len))
+
+
+def pad_for_xla(inputs: TrainingInputs, batch_size: int, max_len: int) -> TrainingInputs:
+    """Inputs padded to `batch_size` rows and a power-of-two width (at least 8, at most max_len).
+
+    XLA compiles a step for every input shape it meets, and batches are as wide as
+    their longest history: Beauty's epoch has 20 shapes. Padding (left columns,
+    bottom rows, all 0) changes no loss, since padding positions weigh 0.
+    """
+    rows, width = inputs.items.shape
+    padded_width = max(width, min(max_len, max(8, 1 << (width - 1).bit_length())))
+    pad = ((0, max(batch_size - rows, 0)), (padded_width - width, 0))
+    return TrainingInputs(*(np.pad(array, pad) for array in inputs))
 
 
 def _validation_scores(
