@@ -1,5 +1,6 @@
 """What the benchmarks share: their command-line options, their JSON report, and reading a
-dataset directory in the format of ../shared/datasets/amazon_beauty."""
+dataset directory in the layout of ../shared/datasets/amazon_beauty or in the UniSRec
+layout of ../shared/datasets/amazon_scientific."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from pathlib import Path
 from typing import Any
 
 csv.field_size_limit(sys.maxsize)
+
+# The layouts `load_dataset` reads ("auto" picks one by the files present).
+DATASET_FORMATS = ("auto", "amazon_beauty", "unisrec")
+BEAUTY_FILES = "sequences.tsv (items.tsv and interactions.tsv optional)"
+UNISREC_FILES = "NAME.text and NAME.test.inter (NAME.item2index optional)"
+SECONDS_PER_DAY = 86400
+
+
+class DatasetLayoutError(ValueError):
+    """A dataset directory whose files match no layout `load_dataset` reads."""
 
 
 @dataclass
@@ -86,14 +97,56 @@ def _id(value: str) -> Any:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
-def load_dataset(directory: str | Path) -> RawDataset:
+def load_dataset(directory: str | Path, fmt: str = "auto") -> RawDataset:
+    """Reads a dataset directory into flat, ordered event rows and catalogue features.
+
+    Args:
+        directory: The dataset's folder.
+        fmt: "amazon_beauty" (items.tsv, interactions.tsv, sequences.tsv), "unisrec"
+            (NAME.text, NAME.{train,valid,test}.inter) or "auto": the layout whose
+            files are present.
+
+    Raises:
+        DatasetLayoutError: The folder lacks the files of the layout asked for (or of
+            both, with "auto"); the message names the files expected.
+    """
+    path = Path(directory)
+    if fmt not in DATASET_FORMATS:
+        raise ValueError(f"dataset format must be one of {', '.join(DATASET_FORMATS)}, not {fmt!r}")
+    beauty = (path / "sequences.tsv").is_file() and fmt in ("auto", "amazon_beauty")
+    if beauty:
+        return _load_beauty(path)
+    unisrec = _unisrec_name(path) if fmt in ("auto", "unisrec") else None
+    if unisrec:
+        return _load_unisrec(path, unisrec)
+    raise DatasetLayoutError(_layout_expected(path, fmt))
+
+
+def _layout_expected(path: Path, fmt: str) -> str:
+    """Why `path` cannot be read as `fmt`: the files that layout needs."""
+    where = f"{path}: no such folder" if not path.is_dir() else f"{path}: not a dataset folder"
+    if fmt == "amazon_beauty":
+        return f"{where}: expected {BEAUTY_FILES}"
+    if fmt == "unisrec":
+        return f"{where}: expected {UNISREC_FILES}"
+    return f"{where}: expected {BEAUTY_FILES} (amazon_beauty), or {UNISREC_FILES} (UniSRec)"
+
+
+def _unisrec_name(path: Path) -> str | None:
+    """NAME of the one NAME.text with a NAME.test.inter beside it, if any."""
+    names = sorted(t.stem for t in path.glob("*.text") if (path / f"{t.stem}.test.inter").is_file())
+    if len(names) > 1:
+        raise DatasetLayoutError(f"{path}: several UniSRec datasets ({', '.join(names)}): keep one")
+    return names[0] if names else None
+
+
+def _load_beauty(path: Path) -> RawDataset:
     """Loads items.tsv, sequences.tsv and (if present) interactions.tsv.
 
     The order of sequences.tsv is the order of the split, so events come from it;
     interactions.tsv only contributes timestamps, matched to each user's sequence in
     order (timestamps are dropped for a user whose rows do not match).
     """
-    path = Path(directory)
     catalogue, titles, attributes = _items(path / "items.tsv")
     per_user_times = _interactions_by_user(path / "interactions.tsv")
     user_ids, item_ids, timestamps = [], [], []
@@ -112,6 +165,87 @@ def load_dataset(directory: str | Path) -> RawDataset:
         titles=titles,
         attributes=attributes,
     )
+
+
+def _load_unisrec(path: Path, name: str) -> RawDataset:
+    """Loads NAME.text and NAME.test.inter (UniSRec's layout, as in CoWPiRec's Scientific).
+
+    A user's test row holds their whole sequence (history, then the target), so the
+    train and valid files add nothing. The format caps histories (Scientific's at 50
+    items), so a longer sequence arrives with its earliest items cut, as every
+    benchmark on these files reads it. There are no timestamps: each event gets one
+    day after the previous one, so time gaps say nothing and the order is kept.
+    """
+    catalogue, titles, attributes = _unisrec_items(
+        path / f"{name}.text", path / f"{name}.item2index"
+    )
+    user_ids, item_ids, timestamps = [], [], []
+    for user, sequence in _unisrec_sequences(path / f"{name}.test.inter").items():
+        user_ids.extend([user] * len(sequence))
+        item_ids.extend(sequence)
+        timestamps.extend(float(position * SECONDS_PER_DAY) for position in range(len(sequence)))
+    return RawDataset(
+        name=path.name,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        timestamps=timestamps,
+        catalogue=catalogue,
+        titles=titles,
+        attributes=attributes,
+    )
+
+
+def _unisrec_items(
+    text_path: Path, index_path: Path
+) -> tuple[list[Any], dict[Any, str], dict[Any, list[str]]]:
+    """The catalogue in text-file order, its titles and [category path, brand] attributes.
+
+    The text file names items by ASIN while the .inter files use their index: with
+    NAME.item2index present, items are named by that index.
+    """
+    index = {}
+    if index_path.is_file():
+        with index_path.open(encoding="utf-8") as fh:
+            index = dict(line.rstrip("\n").split("\t")[:2] for line in fh if "\t" in line)
+    catalogue, titles, attributes = [], {}, {}
+    for row in _unisrec_rows(text_path):
+        key, text = row.get("item_id", ""), row.get("text") or ""
+        item = _id(index.get(key.strip(), key))
+        catalogue.append(item)
+        titles[item], attributes[item] = split_unisrec_text(text)
+    return catalogue, titles, attributes
+
+
+def split_unisrec_text(text: str) -> tuple[str, list[str]]:
+    """ "title. category path. brand. " -> (title, [category path, brand]), empty parts dropped.
+
+    Titles may hold ". " themselves ("24 Oz. Sprayer"), so the last two parts are cut
+    from the right; a text with fewer parts is all title.
+    """
+    body = text.strip()
+    body = body[:-1] if body.endswith(".") else body
+    parts = body.rsplit(". ", 2)
+    if len(parts) < 3:
+        return body.strip(), []
+    title, category, brand = (part.strip() for part in parts)
+    return title, [part for part in (category, brand) if part]
+
+
+def _unisrec_sequences(path: Path) -> dict[Any, list[Any]]:
+    """User -> item history + target, users in file order."""
+    sequences: dict[Any, list[Any]] = {}
+    for row in _unisrec_rows(path):
+        history = [_id(x) for x in (row.get("item_id_list") or "").split()]
+        sequences[_id(row["user_id"])] = [*history, _id(row["item_id"])]
+    return sequences
+
+
+def _unisrec_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a RecBole atomic file, its "name:type" headers cut to the name."""
+    return [
+        {key.partition(":")[0]: value for key, value in row.items() if key is not None}
+        for row in _rows(path)
+    ]
 
 
 def _items(path: Path) -> tuple[list[Any], dict[Any, str], dict[Any, list[str]]]:
