@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 from django.utils.text import Truncator
 
-from recommender.ml.ranking import BlendModel, standardize
+from recommender.ml.ranking import BlendModel
 from recommender.search_blend import search_blend_current
 from recommender.serving.recommendations import (
     Recommendation,
@@ -30,7 +30,7 @@ from shop.personalization import (
 )
 
 # The features that say something about this shopper (the rest are about the query).
-TASTE_FEATURES = ("affinity", "similarity")
+TASTE_FEATURES = ("affinity", "similarity", "brand", "co_bought")
 
 
 def _titles(product_ids) -> dict[int, str]:
@@ -92,11 +92,13 @@ class RecommenderPersonalizer(Personalizer):
         ]
 
     def rank_search_columns(self, *, shopper, query, candidates):
-        """Blend of text relevance, the model's affinity and recent-item similarity, and
-        popularity, with the weights of the newest SearchBlend (learned from search
-        clicks) or the offline-tuned defaults. Components are each feature's share of
-        the score (weight x feature standardised over the candidates); ``x_<name>`` are
-        the raw features, which the shop logs with the search for learning to rank.
+        """Blend of text relevance, popularity and the served model's signals about the
+        shopper (affinity, similarity to their latest products, already bought, brand
+        share, co-bought counts; recommender.serving.search) and their pairwise
+        products, with the weights of the newest SearchBlend (learned from search clicks)
+        or the offline-tuned defaults. Components are each feature's share of the score
+        (``BlendModel.contributions``); ``x_<name>`` are the raw features, which the
+        shop logs with the search for learning to rank.
 
         All in arrays: only the shown page's candidates become ScoredItems
         (``RankedSearch.item``)."""
@@ -106,6 +108,7 @@ class RecommenderPersonalizer(Personalizer):
                 user_id=shopper.user_id,
                 session_id=shopper.session_id,
                 product_ids=candidates.product_ids,
+                brand_ids=candidates.brand_ids,
             )
         if signals is None:
             return self.default.rank_search_columns(
@@ -117,7 +120,7 @@ class RecommenderPersonalizer(Personalizer):
 def _blended(blend: BlendModel, candidates: SearchCandidates, signals: dict) -> RankedSearch:
     """The candidates ordered by the blend's score (best first, then product id)."""
     features = _features(blend, candidates, signals)
-    contributions = standardize(features) * blend.weights
+    contributions = blend.contributions(features)
     scores = contributions.sum(axis=1)
     ids = candidates.product_ids
     order = np.lexsort((np.asarray(ids), -scores))
@@ -146,6 +149,8 @@ def _features(blend: BlendModel, candidates: SearchCandidates, signals: dict) ->
         "popularity": np.log1p(np.asarray(candidates.popularity, dtype=float)),
         "similarity": signals["similarity"],
         "bought": signals["bought"],
+        "brand": signals["brand"],
+        "co_bought": signals["co_bought"],
     }
     return np.column_stack([columns[name] for name in blend.names])
 

@@ -17,7 +17,13 @@ import time
 import numpy as np
 from django.core.cache import cache
 
-from recommender.ml.ranking import DEFAULT_WEIGHTS, LIVE_FEATURES, BlendModel, fit_blend
+from recommender.ml.ranking import (
+    DEFAULT_WEIGHTS,
+    INTERACTING,
+    LIVE_FEATURES,
+    BlendModel,
+    fit_blend,
+)
 from recommender.models import SearchBlend
 from shop.caching import cache_get, cache_set
 from shop.models import Event, EventType
@@ -42,7 +48,7 @@ def search_blend_current() -> BlendModel:
         row = SearchBlend.objects.order_by("-created_at", "-id").values("weights").first()
         weights = row["weights"] if row else DEFAULT_WEIGHTS
         cache_set(CACHE_KEY, weights, CACHE_SECONDS)
-    blend = BlendModel.from_dict(weights, LIVE_FEATURES)
+    blend = BlendModel.from_dict(weights, LIVE_FEATURES, INTERACTING)
     _local.update(blend=blend, expires=now + LOCAL_SECONDS)
     return blend
 
@@ -102,7 +108,7 @@ def search_blend_learn_from_clicks(*, min_searches: int = MIN_SEARCHES) -> Searc
     if len(lists) < min_searches:
         logger.info("Search blend: %d usable searches, %d needed", len(lists), min_searches)
         return None
-    model = fit_blend(lists, targets, LIVE_FEATURES)
+    model = fit_blend(lists, targets, LIVE_FEATURES, interacting=INTERACTING)
     blend = SearchBlend.objects.create(
         weights=model.as_dict(),
         source=SearchBlend.Source.CLICKS,

@@ -14,14 +14,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 from scipy.optimize import minimize
 
-# The features the storefront's personalizer computes for every candidate.
-LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
-# Until clicks have taught a blend: tuned offline (bench/search_quality.py on
-# amazon_scientific's validation queries; see the README).
+# The features the storefront's personalizer computes for every candidate:
+# text relevance, the served model's affinity (user . item vector), popularity, the
+# largest cosine to the shopper's latest products, already bought, the share of the
+# shopper's latest products of the candidate's brand, and how often the shopper's
+# latest products were bought by the same shoppers as the candidate (co-occurrence).
+LIVE_FEATURES = (
+    "text",
+    "affinity",
+    "popularity",
+    "similarity",
+    "bought",
+    "brand",
+    "co_bought",
+)
+# Features whose pairwise products (and squares) the live blend also weighs: "relevant
+# AND close to your taste" is not a sum of the two (amazon_scientific, validation
+# queries: MRR +1.7% over the same features without them). "bought" stays linear.
+INTERACTING = ("text", "affinity", "popularity", "similarity", "brand", "co_bought")
+# Until clicks have taught a blend: learned on amazon_scientific's validation queries
+# through the live path (bench/search_quality.py; docs/search.md).
 DEFAULT_WEIGHTS = {
     "text": 0.19,
     "affinity": 0.35,
@@ -41,31 +58,84 @@ def standardize(features: np.ndarray) -> np.ndarray:
     return np.where(spread > 1e-9, centred / np.maximum(spread, 1e-9), 0.0)
 
 
+def blend_terms(names: Sequence[str], interacting: Sequence[str]) -> tuple[str, ...]:
+    """The blend's terms: each feature, then "a*b" for each pair of interacting
+    features and "a^2" for each interacting one."""
+    inter = [n for n in names if n in interacting]
+    pairs = [f"{a}*{b}" for a, b in combinations(inter, 2)]
+    return (*names, *pairs, *(f"{n}^2" for n in inter))
+
+
+def expand(standardized: np.ndarray, names: Sequence[str], interacting: Sequence[str]):
+    """(candidates, terms) values of ``blend_terms`` from standardised features."""
+    columns = [k for k, n in enumerate(names) if n in interacting]
+    if not columns:
+        return standardized
+    z = standardized[:, columns]
+    first, second = np.triu_indices(len(columns), k=1)
+    return np.hstack([standardized, z[:, first] * z[:, second], z * z])
+
+
 @dataclass
 class BlendModel:
-    """Weights over named features; score = standardize(features) @ weights."""
+    """Weights over named features and their interactions;
+    score = expand(standardize(features)) @ weights (``terms`` names each weight)."""
 
     names: tuple[str, ...]
     weights: np.ndarray
     info: dict = field(default_factory=dict)
+    interacting: tuple[str, ...] = ()
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return blend_terms(self.names, self.interacting)
+
+    def term_values(self, features: np.ndarray) -> np.ndarray:
+        """(candidates, terms) values each weight multiplies."""
+        return expand(standardize(features), self.names, self.interacting)
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        return standardize(features) @ self.weights
+        return self.term_values(features) @ self.weights
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """(candidates, features) each feature's share of the score: its own term, its
+        square and half of each product it is part of (rows sum to the score)."""
+        parts = self.term_values(features) * self.weights
+        share = np.zeros((len(self.terms), len(self.names)))
+        index = {n: k for k, n in enumerate(self.names)}
+        for t, term in enumerate(self.terms):
+            factors = term.removesuffix("^2").split("*")
+            for factor in factors:
+                share[t, index[factor]] += 1.0 / len(factors)
+        return parts @ share
 
     def as_dict(self) -> dict[str, float]:
-        return {n: float(w) for n, w in zip(self.names, self.weights, strict=True)}
+        return {n: float(w) for n, w in zip(self.terms, self.weights, strict=True)}
 
     @classmethod
-    def from_dict(cls, weights: dict[str, float], names: Sequence[str] = LIVE_FEATURES):
-        return cls(tuple(names), np.array([float(weights.get(n, 0.0)) for n in names]))
+    def from_dict(
+        cls,
+        weights: dict[str, float],
+        names: Sequence[str] = LIVE_FEATURES,
+        interacting: Sequence[str] = INTERACTING,
+    ) -> BlendModel:
+        """A blend from stored weights; a term the dict lacks (a blend learned before a
+        feature existed) weighs 0."""
+        terms = blend_terms(names, interacting)
+        values = np.array([float(weights.get(t, 0.0)) for t in terms])
+        return cls(tuple(names), values, interacting=tuple(interacting))
 
 
 class _StackedLists:
     """Every usable query's standardised candidates in one matrix, with the offsets that
     segment it back into queries (so the loss is a few vectorised reductions)."""
 
-    def __init__(self, lists, targets, sample_weights) -> None:
-        kept = [(standardize(x), t) for x, t in zip(lists, targets, strict=True) if len(x) > 1]
+    def __init__(self, lists, targets, sample_weights, names=(), interacting=()) -> None:
+        kept = [
+            (expand(standardize(x), names, interacting), t)
+            for x, t in zip(lists, targets, strict=True)
+            if len(x) > 1
+        ]
         if not kept:
             raise ValueError("no query with two or more candidates to learn from")
         self.queries = len(kept)
@@ -106,6 +176,7 @@ def fit_blend(
     *,
     l2: float = 1e-3,
     sample_weights: Sequence[float] | None = None,
+    interacting: Sequence[str] = (),
 ) -> BlendModel:
     """Listwise learning to rank of a linear blend.
 
@@ -115,16 +186,19 @@ def fit_blend(
         names: Feature names, one per column.
         l2: Ridge penalty on the weights.
         sample_weights: Optional weight of each query in the loss.
+        interacting: Features whose pairwise products and squares are terms too.
 
     Returns:
         The fitted BlendModel; ``info`` holds the queries used and the final loss.
     """
-    stacked = _StackedLists(lists, targets, sample_weights)
+    stacked = _StackedLists(lists, targets, sample_weights, names, interacting)
+    terms = blend_terms(names, interacting)
     result = minimize(
-        stacked.loss_and_grad, np.zeros(len(names)), args=(l2,), jac=True, method="L-BFGS-B"
+        stacked.loss_and_grad, np.zeros(len(terms)), args=(l2,), jac=True, method="L-BFGS-B"
     )
     return BlendModel(
         tuple(names),
         result.x,
         {"queries": stacked.queries, "loss": float(result.fun), "converged": bool(result.success)},
+        tuple(n for n in interacting if n in names),
     )

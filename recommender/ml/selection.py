@@ -22,7 +22,14 @@ from .data import N_RESERVED, LeaveLastOutSplit
 from .features import ItemFeatures
 from .metrics import mask_history, ndcg, ranks_from_scores
 from .scoring import standardised
-from .served import ENSEMBLE, KIND_NAMES, TRANSFORMER, TRANSITIONS, ServedModel
+from .served import (
+    COOCCURRENCE_PARAMS,
+    ENSEMBLE,
+    KIND_NAMES,
+    TRANSFORMER,
+    TRANSITIONS,
+    ServedModel,
+)
 from .trained_model import TrainedModel
 from .training import fit
 
@@ -158,7 +165,8 @@ def train_served(
     )
     weights = QUICK_ENSEMBLE_WEIGHTS if quick else ENSEMBLE_WEIGHTS
     figures = validation_ndcgs(transformer, tuned.model, split, weights)
-    selection = _selection(transformer, tuned, figures)
+    cooccurrence = ItemTransitions(split.train, **COOCCURRENCE_PARAMS, **config.history_encoding())
+    selection = _selection(transformer, tuned, figures, cooccurrence)
     selection.timings = {
         "tune_transitions": round(tuned.seconds, 2),
         "train_transformer": round(fitted - started, 2),
@@ -215,7 +223,10 @@ def _ndcg_sum(scores: np.ndarray, histories: list[np.ndarray], targets: np.ndarr
 
 
 def _selection(
-    transformer: TrainedModel, tuned: TunedTransitions, figures: dict[Any, float]
+    transformer: TrainedModel,
+    tuned: TunedTransitions,
+    figures: dict[Any, float],
+    cooccurrence: ItemTransitions,
 ) -> Selection:
     """The three candidates (the ensemble with its best weight) and the best of them."""
     ensemble_weights = [key for key in figures if key not in (TRANSFORMER, TRANSITIONS)]
@@ -237,7 +248,9 @@ def _selection(
     }
     candidates = {
         KIND_NAMES[kind]: Candidate(
-            ServedModel(transformer, tuned.model, weights, validation), value, params
+            ServedModel(transformer, tuned.model, weights, validation, cooccurrence),
+            value,
+            params,
         )
         for kind, weights, value, params in made
     }

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommender.ml.data import N_RESERVED
 from recommender.serving.items import ItemMatrix
 from recommender.serving.model import active_model
-from recommender.serving.shoppers import shopper_state
+from recommender.serving.shoppers import ShopperState, shopper_state
 
 # How many of the shopper's latest products the "similarity" search signal compares with.
 SIMILARITY_RECENT_ITEMS = 3
-SIGNAL_NAMES = ("affinity", "similarity", "bought")
+SIGNAL_NAMES = ("affinity", "similarity", "bought", "brand", "co_bought")
 
 
 def search_signals(
-    *, user_id: int | None, session_id: str, product_ids: list[int]
+    *, user_id: int | None, session_id: str, product_ids: list[int], brand_ids=()
 ) -> dict[str, dict[int, float]]:
     """The active model's signals for re-ranking search candidates, in one pass:
 
@@ -22,12 +23,18 @@ def search_signals(
       vector as recommendations);
     - ``similarity``: the largest cosine between each product and the shopper's
       latest few products (the "bought together / next in line" signal);
-    - ``bought``: 1 for a product the shopper already bought, else 0.
+    - ``bought``: 1 for a product the shopper already bought, else 0;
+    - ``brand``: the share of the shopper's latest products of each product's brand
+      (``brand_ids``, aligned with ``product_ids``);
+    - ``co_bought``: how often shoppers who had the shopper's latest products also had
+      each product (the served model's co-occurrence counts, newer products weigh more).
 
     Empty dicts when there is no active model or no history (anonymous shoppers are
     known by their session's events); products the model does not know are left out.
     """
-    arrays = search_signal_arrays(user_id=user_id, session_id=session_id, product_ids=product_ids)
+    arrays = search_signal_arrays(
+        user_id=user_id, session_id=session_id, product_ids=product_ids, brand_ids=brand_ids
+    )
     out: dict[str, dict[int, float]] = {name: {} for name in SIGNAL_NAMES}
     if arrays is None:
         return out
@@ -39,11 +46,11 @@ def search_signals(
 
 
 def search_signal_arrays(
-    *, user_id: int | None, session_id: str, product_ids: list[int]
+    *, user_id: int | None, session_id: str, product_ids: list[int], brand_ids=()
 ) -> dict[str, np.ndarray] | None:
-    """``search_signals`` as arrays aligned with ``product_ids`` ("affinity", "similarity",
-    "bought", and "known": whether the model knows the product; the model's signals are
-    0 where it does not); None when the model has nothing to say about this shopper."""
+    """``search_signals`` as arrays aligned with ``product_ids`` (``SIGNAL_NAMES`` and
+    "known": whether the model knows the product; the model's signals are 0 where it
+    does not); None when the model has nothing to say about this shopper."""
     loaded = active_model()
     if loaded is None or not product_ids:
         return None
@@ -63,7 +70,41 @@ def search_signal_arrays(
     bought = np.zeros(len(product_ids), dtype=np.float64)
     if state.purchased:
         bought[np.isin(np.asarray(product_ids, dtype=np.int64), list(state.purchased))] = 1.0
-    return {"affinity": affinity, "similarity": similarity, "bought": bought, "known": known}
+    co_bought = np.zeros(len(product_ids), dtype=np.float64)
+    co_bought[known] = _co_bought(loaded.model, matrix, rows, state.recent)
+    return {
+        "affinity": affinity,
+        "similarity": similarity,
+        "bought": bought,
+        "brand": _brand_share(brand_ids, state, len(product_ids)),
+        "co_bought": co_bought,
+        "known": known,
+    }
+
+
+def _brand_share(brand_ids, state: ShopperState, n: int) -> np.ndarray:
+    """Per candidate, the share of the shopper's latest products of its brand (0 for a
+    candidate without a brand, and for all when the brands are not given)."""
+    if len(brand_ids) != n or not state.recent_brands:
+        return np.zeros(n, dtype=np.float64)
+    counts: dict[int, int] = {}
+    for brand in state.recent_brands:
+        if brand is not None:
+            counts[brand] = counts.get(brand, 0) + 1
+    total = len(state.recent_brands)
+    return np.array([counts.get(b, 0) / total for b in brand_ids], dtype=np.float64)
+
+
+def _co_bought(model, matrix: ItemMatrix, rows: np.ndarray, recent: tuple[int, ...]):
+    """log(1 + 100 x) of sum_m decay^m C[recent_m, candidate]: the served model's
+    co-occurrence counts from the shopper's latest products (newest first)."""
+    relation = model.cooccurrence
+    recent_rows = [matrix.row_of[p] for p in recent if p in matrix.row_of][: relation.last]
+    if not recent_rows:
+        return 0.0
+    block = relation.matrix[np.asarray(recent_rows) + N_RESERVED][:, rows + N_RESERVED]
+    weights = relation.decay ** np.arange(len(recent_rows))
+    return np.log1p(np.maximum(block.T @ weights, 0.0) * 100.0)
 
 
 def _similarity_to_recent(matrix: ItemMatrix, rows: np.ndarray, recent: tuple[int, ...]):

@@ -15,6 +15,7 @@ from recommender.models import UserRecommendation
 from recommender.serving.histories import History, latest_event_id_subquery, shopper_history
 from recommender.serving.model import LoadedModel
 from shop.caching import cache_delete_many, cache_get, cache_set
+from shop.models import Product
 
 SHOPPER_STATE_SECONDS = 300
 # How many of a shopper's latest products a stored row keeps.
@@ -29,6 +30,7 @@ class ShopperState:
     vector: np.ndarray | None  # None: no history yet
     recent: tuple[int, ...]  # product ids, newest first
     purchased: frozenset[int] = frozenset()
+    recent_brands: tuple[int | None, ...] = ()  # the brand of each of ``recent``
 
 
 def shopper_vectors(
@@ -93,6 +95,7 @@ def _live_shopper_state(
         vector=vectors[0],
         recent=tuple(recent[0]),
         purchased=frozenset(purchased[0]),
+        recent_brands=_brands_of(recent[0]),
     )
 
 
@@ -118,7 +121,16 @@ def _stored_shopper_state(loaded: LoadedModel, user_id: int) -> ShopperState | N
         vector=vector,
         recent=tuple(recent),
         purchased=frozenset(purchased),
+        recent_brands=_brands_of(recent),
     )
+
+
+def _brands_of(product_ids) -> tuple[int | None, ...]:
+    """The brand id of each product (None: no brand, or the product is gone)."""
+    if not product_ids:
+        return ()
+    brands = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "brand_id"))
+    return tuple(brands.get(pid) for pid in product_ids)
 
 
 def shopper_state_forget(*, user_ids=(), session_ids=()) -> None:

@@ -37,7 +37,7 @@ def candidates(db):
 
 
 def fake_signals(calls):
-    def signals(*, user_id, session_id, product_ids):
+    def signals(*, user_id, session_id, product_ids, brand_ids=()):
         calls.append((user_id, session_id))
         # The shopper's taste: the last candidate most.
         n = len(product_ids)
@@ -45,6 +45,8 @@ def fake_signals(calls):
             "affinity": np.arange(n, dtype=float),
             "similarity": np.arange(n, dtype=float) / 10,
             "bought": np.zeros(n),
+            "brand": np.zeros(n),
+            "co_bought": np.arange(n, dtype=float) / 5,
             "known": np.ones(n, bool),
         }
 
@@ -113,7 +115,7 @@ def test_without_an_active_model_the_text_order_stands(candidates):
 
 @pytest.mark.django_db
 def test_a_product_the_shopper_already_bought_is_demoted(monkeypatch, candidates):
-    def signals(*, user_id, session_id, product_ids):
+    def signals(*, user_id, session_id, product_ids, brand_ids=()):
         n = len(product_ids)
         bought = np.zeros(n)
         bought[0] = 1.0  # the best text match is one they already own
@@ -121,6 +123,8 @@ def test_a_product_the_shopper_already_bought_is_demoted(monkeypatch, candidates
             "affinity": np.zeros(n),
             "similarity": np.zeros(n),
             "bought": bought,
+            "brand": np.zeros(n),
+            "co_bought": np.zeros(n),
             "known": np.ones(n, bool),
         }
 

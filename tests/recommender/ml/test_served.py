@@ -52,6 +52,22 @@ def test_save_load_round_trip_scores_identically(tmp_path, parts, kind):
     np.testing.assert_array_equal(loaded.similar_scores(5), served.similar_scores(5))
 
 
+def test_the_cooccurrence_counts_travel_with_the_artifact(tmp_path, parts):
+    split, transformer, transitions = parts
+    cooccurrence = ItemTransitions(split.train, window=50, backward=1.0, last=20)
+    ServedModel(transformer, transitions, (1.0, 0.0), cooccurrence=cooccurrence).save(
+        tmp_path / "artifact"
+    )
+    loaded = ServedModel.load(tmp_path / "artifact")
+    assert loaded.cooccurrence.params == cooccurrence.params
+    assert loaded.cooccurrence.matrix.nnz > 0
+    assert (loaded.cooccurrence.matrix != cooccurrence.matrix).nnz == 0
+    # Without them (an artifact of an earlier version) the counts are empty, not missing.
+    ServedModel(transformer, transitions).save(tmp_path / "plain")
+    (tmp_path / "plain" / "cooccurrence.npz").unlink()
+    assert ServedModel.load(tmp_path / "plain").cooccurrence.matrix.nnz == 0
+
+
 def test_each_kind_scores_as_its_parts(parts):
     split, transformer, transitions = parts
     batch = _batch(split, transformer)
