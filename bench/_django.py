@@ -74,14 +74,20 @@ def _recreate_postgres_database(config: dict, name: str) -> None:
 
 
 def view_row(
-    user_id: int, product_id: int, event_id: str, occurred_at: datetime, received_at: datetime
+    user_id: int,
+    product_id: int,
+    event_id: str,
+    occurred_at: datetime,
+    received_at: datetime,
+    event_type: str = "view",
 ) -> tuple:
-    """A synthetic view as an event row (EVENT_COLUMNS_ORDER), source "bench"."""
+    """A synthetic event row (EVENT_COLUMNS_ORDER; a view unless ``event_type`` says
+    otherwise), source "bench"."""
     return (
         user_id,
         "",  # session_id
         product_id,
-        "view",
+        event_type,
         None,  # value
         "",  # query
         None,  # position

@@ -1,23 +1,38 @@
-"""Personalized product search quality on amazon_scientific (protocol: HEM, Ai et al. 2017).
+"""Personalized product search quality on amazon_scientific (protocol: HEM, Ai et al. 2017),
+measured on the path the storefront runs.
 
     python -m bench.search_quality --data ../shared/datasets/amazon_scientific --json OUT
-        [--model-seconds 120] [--candidates 100] [--quick]
+        [--model-seconds 300] [--quick] [--set key=value ...]
 
 For each (user, target) pair the query is the target's category path (its words,
-lower-cased, de-duplicated, stop words removed). The catalogue is imported into the
-benchmark's own database (bench/_django.py: DATABASE_URL's server, or SQLite) and the
-shop's search service (shop.search.service.search_products, non-personalized) retrieves up to
-``--candidates`` products for the query: that list in its order is the *lexical* order.
-Over the same candidates the benchmark also ranks by plain BM25 (k1 1.2, b 0.75, on the
-product text) and by the *personalized* blend: BM25, the shop's text score, popularity,
-the recommender's item-to-item transitions from the shopper's history, the active
-model's affinity (user vector . item vector of the Transformer, trained here on the
-training part), the share of the shopper's history of the same brand and whether the
-shopper already bought the product, plus the reciprocal rank among the candidates of
-each personal signal. The blend's
-weights are learned on the validation targets (listwise learning to rank,
-recommender.ml.ranking.fit_blend) and evaluated on the test targets. A target the
-retrieval misses counts as rank infinity (reciprocal rank 0) for every ordering.
+lower-cased, de-duplicated, stop words removed). The benchmark builds a shop in its own
+database (bench/_django.py: DATABASE_URL's server, or SQLite): the catalogue (title,
+category, brand), one account per user and each user's purchases before the
+validation target as purchase events. The recommender's model is trained by the
+product's training function (recommender.ml.train_served: transformer, item transitions
+and their ensemble, the best on validation served) on the same leave-last-out split,
+with item features exported from the shop (recommender.training.export), registered
+and activated as a model version, and every shopper's state is computed by the
+product's refresh.
+
+Every ordering is the storefront's own: the shop's search (shop.search.matches.matches_for)
+retrieves the re-rank window for the query, and shop.search.ranking.personalized_page
+(the function the search page calls) orders it for
+
+- *lexical*: a shopper who opted out of personalization (text relevance);
+- *personalized*: the shopper, through the configured personalizer
+  (recommender.personalizer.RecommenderPersonalizer) and the blend weights the shop
+  serves. The weights are learned the way the shop learns them from clicks
+  (recommender.ml.ranking.fit_blend over the features the personalizer logs with each
+  search), here on the validation targets' searches, and stored as the shop's
+  SearchBlend; then the validation targets are recorded as purchases, the refresh
+  runs again, and the test targets' searches are measured.
+
+*BM25* (k1 1.2, b 0.75 on the product text, over the same candidates) is the second
+baseline. ``variants`` are re-scorings of the test searches' logged features, for
+comparison only (the offline default weights, the blend without interaction terms,
+each feature left out). A target the retrieval misses counts as rank infinity
+(reciprocal rank 0) for every ordering.
 
 Data: "J. McAuley et al., Image-based recommendations on styles and substitutes, SIGIR
 2015"; "R. He, J. McAuley, Ups and downs, WWW 2016"; UniSRec-format files from
@@ -33,6 +48,7 @@ import os
 import re
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -71,28 +87,10 @@ STOP_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 K1, B = 1.2, 0.75
-# Features of the personalized blend (columns of the per-query matrices).
-FEATURES = (
-    "bm25",
-    "text",
-    "popularity",
-    "transitions",
-    "affinity",
-    "brand",
-    "co_bought",
-    "content",
-    "similarity",
-    "bought",
-    # 1 / rank of a personal signal among the query's candidates: a linear blend cannot
-    # express "the model's first choice" from the raw scores alone (chosen on the
-    # validation targets: MRR 0.4259 -> 0.4286).
-    *(f"{name}_rr" for name in ("affinity", "similarity", "content", "transitions", "co_bought")),
-)
-RANKED_FEATURES = ("affinity", "similarity", "content", "transitions", "co_bought")
-# The subset RecommenderPersonalizer computes live (see recommender.ml.ranking).
-LIVE_FEATURES = ("text", "affinity", "popularity", "similarity", "bought")
-# As recommender.serving.search.SIMILARITY_RECENT_ITEMS (not imported: Django is set up later).
-SIMILARITY_RECENT_ITEMS = 3
+K1, B = 1.2, 0.75
+# When the shop's history starts (one purchase a day per shopper from here).
+EPOCH = datetime(2018, 1, 1, tzinfo=UTC)
+ORDERINGS = ("lexical", "bm25", "personalized")
 
 
 def parse_text(text: str) -> tuple[str, str, str]:
@@ -183,14 +181,6 @@ class Bm25:
         )
 
 
-def reciprocal_ranks(scores: np.ndarray) -> np.ndarray:
-    """1 / (1-based rank) of each score among the column, best first (ties: first seen)."""
-    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    return 1.0 / ranks
-
-
 def rank_metrics(ranks: list[float]) -> dict[str, float]:
     """MRR, NDCG@10 and HR@10 of 1-based ranks (inf = not retrieved)."""
     r = np.asarray(ranks, dtype=float)
@@ -211,285 +201,320 @@ def _rank_of(order_scores: np.ndarray, target_row: int) -> float:
     return 1.0 + float((order_scores > s).sum()) + 0.5 * float((order_scores == s).sum() - 1)
 
 
-def run(
-    data_dir: str,
-    *,
-    model_seconds: float,
-    candidates: int,
-    quick: bool,
-    overrides: dict | None = None,
-    log=print,
-):
-    from recommender.ml import (
-        ItemTransitions,
-        ModelConfig,
-        TitleTfidf,
-        Vocabulary,
-        build_item_features,
-        build_sequence_data,
-        fit,
-        leave_last_out,
+def import_shoppers(users: list[int]) -> dict[int, int]:
+    """One account per dataset user; returns dataset user -> user pk."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    User.objects.bulk_create([User(username=f"u{u}", password="!") for u in users], batch_size=5000)
+    pks = dict(User.objects.values_list("username", "pk"))
+    return {u: pks[f"u{u}"] for u in users}
+
+
+def record_purchases(purchases: list[tuple[int, int, int]], tag: str) -> None:
+    """(user pk, product pk, day) purchases as the shop's events, one day apart."""
+    now = datetime.now(UTC)
+    rows = [
+        _django.view_row(user, product, f"{tag}-{n}", EPOCH + timedelta(days=day), now, "purchase")
+        for n, (user, product, day) in enumerate(purchases)
+    ]
+    _django.insert_event_rows(rows)
+
+
+def refresh_every_shopper() -> int:
+    """The product's refresh of every shopper's top-K and state with the active model."""
+    from recommender.serving.model import active_model
+    from recommender.serving.refresh import (
+        REFRESH_CHUNK_USERS,
+        user_id_ranges,
+        user_recommendations_refresh_range,
     )
-    from recommender.ml.ranking import fit_blend
 
-    t0 = time.perf_counter()
-    items, sequences = load(Path(data_dir))
-    users = sorted(sequences)
-    if quick:
-        users = users[:2000]
-    vocab = Vocabulary(sorted(items))
-    flat_users = [u for u in users for _ in sequences[u]]
-    flat_items = [i for u in users for i in sequences[u]]
-    data = build_sequence_data(flat_users, flat_items, None, None, vocab)
-    split = leave_last_out(data)
-    counts = split.train.item_counts()
-    popularity = {raw: int(counts[vocab.index[raw]]) for raw in items}
-    log(f"{len(items)} items, {len(users)} users, {len(flat_items)} interactions")
+    version = active_model().version_id
+    return sum(
+        user_recommendations_refresh_range(version_id=version, first_user_id=low, last_user_id=high)
+        for low, high in user_id_ranges(REFRESH_CHUNK_USERS)
+    )
 
-    vendor = _django.setup("search_quality")
-    from django.test.utils import override_settings
 
-    from shop.personalization import get_personalizer
-    from shop.search.params import MAX_PAGE_SIZE, SearchParams
-    from shop.search.retrieval import RERANK_WINDOW
-    from shop.search.service import search_products
-    from shop.shoppers import Shopper
+def train_and_activate(split, config, log) -> dict:
+    """Train with the product's training function on the split, register and activate
+    the served model as a version (the product's activation), refresh every shopper."""
+    from django.conf import settings
 
-    candidates = candidates or RERANK_WINDOW
+    from recommender.ml import build_item_features, train_served
+    from recommender.models import ModelVersion
+    from recommender.training.export import catalogue_export
+    from recommender.training.versions import model_version_activate
 
-    sku_to_pk = import_catalogue(items, popularity)
-    pk_to_item = {pk: int(sku) for sku, pk in sku_to_pk.items()}
-    log(f"catalogue imported into {vendor} ({time.perf_counter() - t0:.0f}s)")
+    catalogue = catalogue_export()
+    features = build_item_features(
+        split.train.item_vocab,
+        catalogue.titles,
+        catalogue.attributes,
+        catalogue.price_buckets,
+        config.max_title_tokens,
+        config.max_attributes,
+        config.min_token_count,
+    )
+    selection = train_served(split, features, config, log=log)
+    served = selection.served
+    path = Path(settings.MODEL_ROOT) / f"bench-search-quality-{int(time.time())}"
+    served.save(path)
+    version = ModelVersion.objects.create(artifact_path=str(path), config=config.to_dict())
+    model_version_activate(version=version)
+    info = {
+        "served": served.name,
+        "kind": served.kind,
+        "weights": list(served.weights),
+        "validation": served.validation,
+        "train_seconds": round(float(served.metrics.get("train_seconds", 0.0)), 1),
+        "best_val_ndcg@10": served.metrics.get("best_val_ndcg@10"),
+        "device": served.metrics.get("device"),
+    }
+    log(f"model trained and activated: {info}")
+    log(f"refreshed {refresh_every_shopper()} shoppers")
+    return info
 
-    retrieved: dict[str, tuple[list[int], np.ndarray]] = {}
-    cache_path = os.environ.get("SEARCH_QUALITY_CANDIDATE_CACHE")  # development only
-    if cache_path and Path(cache_path).exists():
-        import pickle
 
-        retrieved.update(pickle.loads(Path(cache_path).read_bytes()))
+class LiveSearch:
+    """The storefront's search orderings of a query's re-rank window for a shopper."""
 
-    def retrieve(query: str):
-        if query not in retrieved:
-            # The search box takes 500 characters; a longer path is cut at a word.
-            typed = query if len(query) <= 500 else query[:500].rsplit(" ", 1)[0]
-            hits = []
-            for page in range(1, math.ceil(candidates / MAX_PAGE_SIZE) + 1):
-                params = SearchParams.from_mapping(
-                    {"q": typed, "page_size": str(MAX_PAGE_SIZE), "page": str(page)}
-                )
-                result = search_products(params=params, shopper=Shopper(personalize=False))
-                hits += result.hits
-                if result.page >= result.num_pages:
-                    break
-            hits = hits[:candidates]
-            ids = [pk_to_item[h.product.pk] for h in hits]
-            text = np.array([float(h.components.get("text", h.score)) for h in hits])
-            retrieved[query] = (ids, text)
-        return retrieved[query]
+    def __init__(self, pk_to_item: dict[int, int], bm25: Bm25) -> None:
+        from shop.search.cache import search_generation
+        from shop.search.matches import matches_for
+        from shop.search.params import SearchParams
+        from shop.search.ranking import personalized_page
+        from shop.shoppers import Shopper
 
-    tokens = {i: [w.lower() for w in _WORD.findall(" ".join(t))] for i, t in items.items()}
-    bm25 = Bm25(tokens)
-    brand_of = {i: b.lower() for i, (_, _, b) in items.items()}
-    log_pop = {i: math.log1p(c) for i, c in popularity.items()}
+        self.pk_to_item, self.bm25 = pk_to_item, bm25
+        self._matches_for, self._generation = matches_for, search_generation
+        self._params, self._page, self._shopper = SearchParams, personalized_page, Shopper
+        self._lexical: dict[str, tuple] = {}
 
-    # Recommender signals: transitions from the history, the Transformer's affinity.
-    trans_val = ItemTransitions(split.train, window=3, backward=0.3, decay=0.6)
-    trans_test = ItemTransitions(split.test_inputs, window=3, backward=0.3, decay=0.6)
-    # Bought by the same shoppers anywhere in their sequences (item-kNN co-occurrence).
-    co_val = ItemTransitions(split.train, window=50, backward=1.0, decay=0.85, last=20)
-    co_test = ItemTransitions(split.test_inputs, window=50, backward=1.0, decay=0.85, last=20)
-    titles_raw = {i: f"{t[0]} {t[2]}" for i, t in items.items()}
-    content_val = TitleTfidf(split.train, titles_raw, {}, decay=0.7, last=10)
-    content_test = TitleTfidf(split.test_inputs, titles_raw, {}, decay=0.7, last=10)
-    model = None
-    model_info: dict = {"trained": False}
-    if model_seconds > 0:
-        try:
-            cfg = ModelConfig().replace(
-                **{**(overrides or {}), "max_train_seconds": float(model_seconds)}
+    def window(self, query: str):
+        """(params, matches) of the query as the search box sends it (500 characters)."""
+        typed = query if len(query) <= 500 else query[:500].rsplit(" ", 1)[0]
+        params = self._params.from_mapping({"q": typed})
+        return params, self._matches_for(params, self._generation())
+
+    def lexical(self, query: str) -> tuple[list[int], np.ndarray]:
+        """(dataset items in the order of a shopper without personalization, BM25 scores)."""
+        if query not in self._lexical:
+            params, found = self.window(query)
+            page = self._page(
+                found, params, self._shopper(personalize=False), start=0, end=len(found.window)
             )
-            titles = {i: t[0] for i, t in items.items()}
-            attrs = {i: [f"c:{t[1]}", f"b:{t[2].lower()}"] for i, t in items.items()}
-            features = build_item_features(
-                vocab,
-                titles,
-                attrs,
-                None,
-                cfg.max_title_tokens,
-                cfg.max_attributes,
-                cfg.min_token_count,
-            )
-            model = fit(split, features, cfg)
-            model_info = {
-                "trained": True,
-                "train_seconds": round(model.metrics.get("train_seconds", 0.0), 1),
-                "best_val_ndcg@10": model.metrics.get("best_val_ndcg@10"),
-                "device": model.metrics.get("device"),
+            items = [self.pk_to_item[i.product_id] for i in page]
+            terms = query.split()
+            self._lexical[query] = (items, np.array([self.bm25.score(terms, i) for i in items]))
+        return self._lexical[query]
+
+    def personalized(self, query: str, user_pk: int, names) -> tuple[list[int], np.ndarray | None]:
+        """(dataset items in the shopper's personalized order, the logged raw features
+        of each, None when the personalizer had nothing personal to say)."""
+        params, found = self.window(query)
+        shopper = self._shopper(user_id=user_pk)
+        page = self._page(found, params, shopper, start=0, end=len(found.window))
+        items = [self.pk_to_item[i.product_id] for i in page]
+        if not page or f"x_{names[0]}" not in page[0].components:
+            return items, None
+        return items, np.array([[i.components[f"x_{n}"] for n in names] for i in page])
+
+
+def search_pass(live: LiveSearch, shop: BenchShop, targets: np.ndarray, names) -> list:
+    """Every evaluated user's query (for their target) through the live orderings."""
+    out = []
+    for r in shop.split.users_eval:
+        target = shop.item_of(targets[r])
+        query = query_for(shop.items[target][1])
+        if not query:
+            out.append(None)
+            continue
+        lexical, bm25 = live.lexical(query)
+        ranked, features = live.personalized(query, shop.user_pk(r), names)
+        out.append(
+            {
+                "lexical": lexical.index(target) + 1 if target in lexical else math.inf,
+                "bm25": _rank_of(bm25 - 1e-9 * np.arange(len(bm25)), lexical.index(target))
+                if target in lexical
+                else math.inf,
+                "personalized": ranked.index(target) + 1 if target in ranked else math.inf,
+                "features": features,
+                "target_row": ranked.index(target) if target in ranked else -1,
             }
-            log(f"transformer trained: {model_info}")
-        except Exception as error:  # the benchmark still reports the other signals
-            logging.exception("Transformer training failed")
-            model_info = {"trained": False, "error": repr(error)[:300]}
+        )
+    return out
 
-    # Unit item vectors of the model by internal id, for the "similarity" signal (the
-    # largest cosine to the shopper's latest products), as the live personalizer does.
-    unit = None
-    if model is not None:
-        raw_ids, vectors = model.item_vectors()
-        vectors = np.asarray(vectors, dtype=np.float32)
-        unit = np.zeros((len(vocab), vectors.shape[1]), dtype=np.float32)
-        for raw, vector in zip(raw_ids, vectors, strict=True):
-            if raw in vocab.index:
-                unit[vocab.index[raw]] = vector / max(float(np.linalg.norm(vector)), 1e-8)
 
-    def build(stage: str):
-        inputs = split.val_inputs if stage == "valid" else split.test_inputs
-        targets = split.val_targets if stage == "valid" else split.test_targets
-        trans = trans_val if stage == "valid" else trans_test
-        co = co_val if stage == "valid" else co_test
-        content = content_val if stage == "valid" else content_test
-        rows = [r for r in split.users_eval]
-        out = []
-        chunk = 512
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            batch = inputs.batch(part, 50, 16)
-            trans_scores = trans.score(batch)
-            co_scores = co.score(batch)
-            content_scores = content.score(batch)
-            model_scores = np.asarray(model.score(batch)) if model is not None else None
-            recent = np.asarray(batch.items)[:, -SIMILARITY_RECENT_ITEMS:]
-            for k, r in enumerate(part):
-                target = vocab.values[targets[r] - 2]
-                query = query_for(items[target][1])
-                if not query:
-                    out.append(None)
-                    continue
-                ids, text = retrieve(query)
-                if not ids:
-                    out.append({"rows": None})
-                    continue
-                internal = np.array([vocab.index[i] for i in ids])
-                bought = {vocab.values[h - 2] for h in inputs.items[r] if h >= 2}
-                history = [vocab.values[h - 2] for h in inputs.items[r] if h >= 2][-20:]
-                brands = Counter(brand_of.get(h, "") for h in history)
-                terms = query.split()
-                feats = np.column_stack(
-                    [
-                        [bm25.score(terms, i) for i in ids],
-                        text,
-                        [log_pop.get(i, 0.0) for i in ids],
-                        np.log1p(np.maximum(trans_scores[k, internal], 0) * 100),
-                        model_scores[k, internal]
-                        if model_scores is not None
-                        else np.zeros(len(ids)),
-                        [brands.get(brand_of.get(i, ""), 0) / max(len(history), 1) for i in ids],
-                        np.log1p(np.maximum(co_scores[k, internal], 0) * 100),
-                        content_scores[k, internal],
-                        (unit[internal] @ unit[recent[k][recent[k] >= 2]].T).max(axis=1)
-                        if unit is not None and (recent[k] >= 2).any()
-                        else np.zeros(len(ids)),
-                        # Already bought: every history event of this data set is a
-                        # purchase (a review), as the live "bought" signal reads them.
-                        [1.0 if i in bought else 0.0 for i in ids],
-                    ]
-                )
-                feats = np.column_stack(
-                    [
-                        feats,
-                        *(reciprocal_ranks(feats[:, FEATURES.index(n)]) for n in RANKED_FEATURES),
-                    ]
-                )
-                out.append(
-                    {"features": feats, "target": ids.index(target) if target in ids else -1}
-                )
-        return out
+def report_of(queries: list) -> dict:
+    """MRR, NDCG@10 and HR@10 of each ordering over the queries."""
+    kept = [q for q in queries if q is not None]
+    report = {name: rank_metrics([q[name] for q in kept]) for name in ORDERINGS}
+    report["queries"] = len(kept)
+    report["candidate_recall"] = round(
+        sum(1 for q in kept if math.isfinite(q["lexical"])) / max(len(kept), 1), 4
+    )
+    return report
 
-    with override_settings(SHOP_PERSONALIZER="shop.personalization.DefaultPersonalizer"):
-        get_personalizer.cache_clear()
-        valid = build("valid")
-        test = build("test")
-    if cache_path:
-        import pickle
 
-        Path(cache_path).write_bytes(pickle.dumps(retrieved))
-    log(f"features built: {len(retrieved)} distinct queries ({time.perf_counter() - t0:.0f}s)")
+def learn_blend(queries: list, names, interacting):
+    """The blend fitted on the validation searches' logged features (as the shop fits
+    it on clicked searches), stored as the shop's SearchBlend."""
+    from recommender.ml.ranking import fit_blend
+    from recommender.models import SearchBlend
+    from recommender.search_blend import search_blend_forget
 
-    def learn(names):
-        cols = [FEATURES.index(n) for n in names]
-        lists = [
-            q["features"][:, cols]
-            for q in valid
-            if q and q.get("features") is not None and q["target"] >= 0
-        ]
-        targets = [
-            q["target"] for q in valid if q and q.get("features") is not None and q["target"] >= 0
-        ]
-        return fit_blend(lists, targets, names), cols
+    usable = [q for q in queries if q and q["features"] is not None and q["target_row"] >= 0]
+    blend = fit_blend(
+        [q["features"] for q in usable],
+        [q["target_row"] for q in usable],
+        names,
+        interacting=interacting,
+    )
+    SearchBlend.objects.create(
+        weights=blend.as_dict(),
+        source=SearchBlend.Source.OFFLINE,
+        searches=len(usable),
+        metrics=blend.info,
+    )
+    search_blend_forget()
+    return blend
 
-    dump = os.environ.get("SEARCH_QUALITY_DUMP")  # development only
-    if dump:
-        import pickle
 
-        Path(dump).write_bytes(pickle.dumps({"valid": valid, "test": test}))
-    full, full_cols = learn(FEATURES)
-    live, live_cols = learn(LIVE_FEATURES)
-    log(f"blend learned on validation: {full.as_dict()}")
-    log(f"live-feature blend: {live.as_dict()}")
+def variants(queries: list, valid: list, names, interacting) -> dict:
+    """Re-scorings of the test searches' logged features (comparison only): the offline
+    default weights, the blend without interaction terms, each feature left out."""
+    from recommender.ml.ranking import DEFAULT_WEIGHTS, BlendModel
 
-    def evaluate(queries):
-        ranks: dict[str, list[float]] = {
-            "lexical": [],
-            "bm25": [],
-            "personalized": [],
-            "personalized_live_features": [],
-        }
-        found = evaluated = 0
+    def mrr_of(blend, columns) -> dict:
+        ranks = []
         for q in queries:
             if q is None:
                 continue
-            evaluated += 1
-            if q.get("features") is None or q["target"] < 0:
-                for key in ranks:
-                    ranks[key].append(math.inf)
+            if q["features"] is None or q["target_row"] < 0:
+                ranks.append(q["personalized"])
                 continue
-            found += 1
-            f, t = q["features"], q["target"]
-            n = len(f)
-            ranks["lexical"].append(_rank_of(-np.arange(n, dtype=float), t))
-            ranks["bm25"].append(_rank_of(f[:, 0] - 1e-9 * np.arange(n), t))
-            ranks["personalized"].append(_rank_of(full.score(f[:, full_cols]), t))
-            ranks["personalized_live_features"].append(_rank_of(live.score(f[:, live_cols]), t))
-        report = {k: rank_metrics(v) for k, v in ranks.items()}
-        report["queries"] = evaluated
-        report["candidate_recall"] = round(found / max(evaluated, 1), 4)
-        return report
+            scores = blend.score(q["features"][:, columns])
+            ranks.append(_rank_of(scores, q["target_row"]))
+        return rank_metrics(ranks)
 
-    test_report = evaluate(test)
-    valid_report = evaluate(valid)
-    best_baseline = max(test_report["lexical"]["mrr"], test_report["bm25"]["mrr"])
-    report = {
-        "dataset": Path(data_dir).name,
-        "database": vendor,
-        "lexical": test_report["lexical"],
-        "bm25": test_report["bm25"],
-        "personalized": test_report["personalized"],
-        "personalized_live_features": test_report["personalized_live_features"],
-        "queries": test_report["queries"],
-        "candidate_recall": test_report["candidate_recall"],
-        "mrr_lift_vs_best_baseline": round(
-            test_report["personalized"]["mrr"] / max(best_baseline, 1e-9), 3
-        ),
-        "candidates": candidates,
-        "distinct_queries": len(retrieved),
-        "skipped_empty_queries": sum(1 for q in test if q is None),
-        "weights": full.as_dict(),
-        "live_weights": live.as_dict(),
-        "validation": valid_report,
-        "transformer": model_info,
-        "quick": quick,
-        "seconds": round(time.perf_counter() - t0, 1),
+    everything = list(range(len(names)))
+    out = {
+        "default_weights": mrr_of(
+            BlendModel.from_dict(DEFAULT_WEIGHTS, names, interacting), everything
+        )
     }
+    out["no_interactions"] = mrr_of(refit(valid, names, everything, ()), everything)
+    for left_out in names:
+        columns = [k for k, n in enumerate(names) if n != left_out]
+        kept = [names[k] for k in columns]
+        out[f"without_{left_out}"] = mrr_of(refit(valid, kept, columns, interacting), columns)
+    return out
+
+
+def refit(valid: list, names, columns, interacting):
+    from recommender.ml.ranking import fit_blend
+
+    usable = [q for q in valid if q and q["features"] is not None and q["target_row"] >= 0]
+    return fit_blend(
+        [q["features"][:, columns] for q in usable],
+        [q["target_row"] for q in usable],
+        list(names),
+        interacting=interacting,
+    )
+
+
+class BenchShop:
+    """The dataset as the benchmark's shop holds it: products, accounts, the split over
+    product pks, and each purchase's day."""
+
+    def __init__(self, items, sequences, users: list[int]) -> None:
+        from recommender.ml import Vocabulary, build_sequence_data, leave_last_out
+        from recommender.training.export import catalogue_export
+
+        self.items = items
+        counts = Counter(i for u in users for i in sequences[u][:-2])
+        sku_to_pk = import_catalogue(items, counts)
+        self.pk_to_item = {pk: int(sku) for sku, pk in sku_to_pk.items()}
+        self.catalogue = catalogue_export()
+        vocab = Vocabulary(self.catalogue.product_ids)
+        self.account = import_shoppers(users)
+        flat_users = [self.account[u] for u in users for _ in sequences[u]]
+        flat_items = [sku_to_pk[str(i)] for u in users for i in sequences[u]]
+        self.split = leave_last_out(build_sequence_data(flat_users, flat_items, None, None, vocab))
+        self.vocab = vocab
+
+    def item_of(self, internal: int) -> int:
+        """The dataset item of an internal id of the split."""
+        return self.pk_to_item[self.vocab.values[internal - 2]]
+
+    def user_pk(self, row: int) -> int:
+        return self.split.train.users[row]
+
+    def purchases(self, stage: str) -> list[tuple[int, int, int]]:
+        """(user pk, product pk, day) of the training purchases, or of the validation targets."""
+        out = []
+        for r, user in enumerate(self.split.train.users):
+            history = self.split.train.items[r]
+            if stage == "train":
+                out += [(user, self.vocab.values[i - 2], day) for day, i in enumerate(history)]
+            elif r in self._evaluated and self.split.val_targets[r] >= 2:
+                out.append((user, self.vocab.values[self.split.val_targets[r] - 2], len(history)))
+        return out
+
+    @property
+    def _evaluated(self) -> set[int]:
+        return set(int(r) for r in self.split.users_eval)
+
+
+def run(data_dir: str, *, model_seconds: float, quick: bool, overrides=None, log=print) -> dict:
+    t0 = time.perf_counter()
+    items, sequences = load(Path(data_dir))
+    users = sorted(sequences)[: 2000 if quick else None]
+    vendor = _django.setup("search_quality")
+    from recommender.ml import ModelConfig
+    from recommender.ml.ranking import INTERACTING, LIVE_FEATURES
+
+    shop = BenchShop(items, sequences, users)
+    log(
+        f"{len(items)} items, {len(users)} users; shop built in {vendor} ({time.perf_counter() - t0:.0f}s)"
+    )
+    record_purchases(shop.purchases("train"), "train")
+    config = ModelConfig().replace(
+        **{**(overrides or {}), "max_train_seconds": float(model_seconds)}
+    )
+    if quick:
+        config = config.replace(max_epochs=min(config.max_epochs, 3))
+    model = train_and_activate(shop.split, config, log)
+    tokens = {i: [w.lower() for w in _WORD.findall(" ".join(t))] for i, t in items.items()}
+    live = LiveSearch(shop.pk_to_item, Bm25(tokens))
+    valid = search_pass(live, shop, shop.split.val_targets, LIVE_FEATURES)
+    blend = learn_blend(valid, LIVE_FEATURES, INTERACTING)
+    log(f"validation searches: {report_of(valid)}; blend learned: {blend.as_dict()}")
+    record_purchases(shop.purchases("valid"), "valid")
+    log(f"validation targets recorded; refreshed {refresh_every_shopper()} shoppers")
+    test = search_pass(live, shop, shop.split.test_targets, LIVE_FEATURES)
+    report = report_of(test)
+    best_baseline = max(report["lexical"]["mrr"], report["bm25"]["mrr"])
+    report.update(
+        {
+            "dataset": Path(data_dir).name,
+            "database": vendor,
+            "mrr_lift_vs_best_baseline": round(
+                report["personalized"]["mrr"] / max(best_baseline, 1e-9), 3
+            ),
+            "features": list(LIVE_FEATURES),
+            "weights": blend.as_dict(),
+            "variants": variants(test, valid, LIVE_FEATURES, INTERACTING),
+            "validation": report_of(valid),
+            "skipped_empty_queries": sum(1 for q in test if q is None),
+            "distinct_queries": len(live._lexical),
+            "model": model,
+            "quick": quick,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    )
     return report
 
 
@@ -500,31 +525,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True)
     parser.add_argument("--json", required=True)
     parser.add_argument(
-        "--model-seconds", type=float, default=120.0, help="Transformer training budget (0 = skip)"
+        "--model-seconds", type=float, default=300.0, help="the transformer's training budget"
     )
-    parser.add_argument(
-        "--candidates", type=int, default=None, help="default: the search's RERANK_WINDOW (300)"
-    )
-    parser.add_argument("--quick", action="store_true", help="2,000 users only")
+    parser.add_argument("--quick", action="store_true", help="2,000 users, 3 epochs")
     add_set_option(parser)
     args = parser.parse_args(argv)
-    overrides = config_overrides(args.set)
     logging.basicConfig(level=logging.WARNING)
     report = run(
         args.data,
         model_seconds=args.model_seconds,
-        candidates=args.candidates,
         quick=args.quick,
-        overrides=overrides,
+        overrides=config_overrides(args.set),
         log=lambda s: print(s, flush=True),
     )
     report["command"] = command_line("bench.search_quality", argv)
-    for key in ("lexical", "bm25", "personalized", "personalized_live_features"):
+    for key in ORDERINGS:
         m = report[key]
-        print(f"{key:28s} MRR {m['mrr']:.4f}  NDCG@10 {m['ndcg@10']:.4f}  HR@10 {m['hr@10']:.4f}")
+        print(f"{key:14s} MRR {m['mrr']:.4f}  NDCG@10 {m['ndcg@10']:.4f}  HR@10 {m['hr@10']:.4f}")
+    for key, m in report["variants"].items():
+        print(f"  variant {key:24s} MRR {m['mrr']:.4f}")
     print(
         f"queries {report['queries']}, candidate recall {report['candidate_recall']}, "
-        f"personalized MRR / best baseline = {report['mrr_lift_vs_best_baseline']}"
+        f"personalized (live) MRR / best baseline = {report['mrr_lift_vs_best_baseline']}"
     )
     report_write(args.json, report)
     return 0

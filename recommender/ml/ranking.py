@@ -37,14 +37,38 @@ LIVE_FEATURES = (
 # AND close to your taste" is not a sum of the two (amazon_scientific, validation
 # queries: MRR +1.7% over the same features without them). "bought" stays linear.
 INTERACTING = ("text", "affinity", "popularity", "similarity", "brand", "co_bought")
-# Until clicks have taught a blend: learned on amazon_scientific's validation queries
-# through the live path (bench/search_quality.py; docs/search.md).
+# Until clicks have taught a blend: learned on amazon_scientific's validation searches
+# through the live path (bench/search_quality.py, 2026-11-30: test MRR 1.528x lexical;
+# docs/search.md). Each term's weight; "a*b" a product, "a^2" a square.
 DEFAULT_WEIGHTS = {
-    "text": 0.19,
-    "affinity": 0.35,
-    "popularity": 0.36,
-    "similarity": 0.31,
-    "bought": -0.57,
+    "text": 0.277,
+    "affinity": 0.313,
+    "popularity": 0.061,
+    "similarity": 0.087,
+    "bought": -0.76,
+    "brand": 0.336,
+    "co_bought": 0.257,
+    "text*affinity": -0.026,
+    "text*popularity": 0.055,
+    "text*similarity": 0.029,
+    "text*brand": 0.002,
+    "text*co_bought": 0.021,
+    "affinity*popularity": -0.034,
+    "affinity*similarity": -0.047,
+    "affinity*brand": -0.03,
+    "affinity*co_bought": 0.019,
+    "popularity*similarity": 0.018,
+    "popularity*brand": -0.064,
+    "popularity*co_bought": -0.048,
+    "similarity*brand": 0.023,
+    "similarity*co_bought": 0.008,
+    "brand*co_bought": 0.073,
+    "text^2": -0.093,
+    "affinity^2": 0.08,
+    "popularity^2": 0.159,
+    "similarity^2": 0.051,
+    "brand^2": -0.033,
+    "co_bought^2": -0.027,
 }
 
 
