@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
@@ -124,14 +125,18 @@ class BlendModel:
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """(candidates, features) each feature's share of the score: its own term, its
         square and half of each product it is part of (rows sum to the score)."""
-        parts = self.term_values(features) * self.weights
+        return self.term_values(features) @ self._shares
+
+    @cached_property
+    def _shares(self) -> np.ndarray:
+        """(terms, features) weight of each term given to each feature."""
         share = np.zeros((len(self.terms), len(self.names)))
         index = {n: k for k, n in enumerate(self.names)}
         for t, term in enumerate(self.terms):
             factors = term.removesuffix("^2").split("*")
             for factor in factors:
-                share[t, index[factor]] += 1.0 / len(factors)
-        return parts @ share
+                share[t, index[factor]] += self.weights[t] / len(factors)
+        return share
 
     def as_dict(self) -> dict[str, float]:
         return {n: float(w) for n, w in zip(self.terms, self.weights, strict=True)}
