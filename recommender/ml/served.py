@@ -140,6 +140,26 @@ class ServedModel(Recommender):
         out[:N_RESERVED] = -np.inf
         return out
 
+    def affinity(self, user_vector: np.ndarray, recent: Sequence[int], items: np.ndarray):
+        """How much the served model likes each of `items` (internal ids) for a shopper
+        with this user vector and these latest items (internal ids, newest first): the
+        transformer's user . item vector, the transitions' scores from the latest items,
+        or their blend with the model's weights, each standardised over `items` (over
+        the whole catalogue for recommendations; a search has only its candidates)."""
+        parts, weights = [], []
+        if self.weights[0] > 0:
+            parts.append(self.item_vectors_internal()[items] @ user_vector)
+            weights.append(self.weights[0])
+        if self.weights[1] > 0:
+            parts.append(self.transitions.recent_scores(recent, items))
+            weights.append(self.weights[1])
+        if len(parts) == 1:
+            return np.asarray(parts[0], dtype=np.float64)
+        return sum(
+            w * _standardised(np.asarray(p, np.float64))
+            for p, w in zip(parts, weights, strict=True)
+        )
+
     def _vector_cosine(self, internal_id: int) -> np.ndarray:
         if self._unit_vectors is None:
             vectors = self.transformer.item_vectors_internal()
@@ -216,6 +236,10 @@ class ServedModel(Recommender):
         return cls(
             transformer, transitions, served["weights"], served.get("candidates"), cooccurrence
         )
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / (values.std() + 1e-9)
 
 
 def _no_transitions(transformer: TrainedModel) -> ItemTransitions:

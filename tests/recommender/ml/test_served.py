@@ -68,6 +68,37 @@ def test_the_cooccurrence_counts_travel_with_the_artifact(tmp_path, parts):
     assert ServedModel.load(tmp_path / "plain").cooccurrence.matrix.nnz == 0
 
 
+@pytest.mark.parametrize("kind", list(WEIGHTS))
+def test_the_search_affinity_is_the_served_kinds(parts, kind):
+    split, transformer, transitions = parts
+    served = ServedModel(transformer, transitions, WEIGHTS[kind])
+    vector = transformer.user_vectors([[100, 101, 102]])[0]
+    recent = [N_RESERVED + 2, N_RESERVED + 1, N_RESERVED]  # newest first
+    items = np.arange(N_RESERVED, N_RESERVED + 20)
+    dot = transformer.item_vectors_internal()[items] @ vector
+    follows = transitions.recent_scores(recent, items)
+
+    affinity = served.affinity(vector, recent, items)
+
+    if kind == "transformer":
+        np.testing.assert_allclose(affinity, dot, rtol=1e-5)
+    elif kind == "transitions":
+        np.testing.assert_allclose(affinity, follows)
+    else:
+        z = lambda x: (x - x.mean()) / (x.std() + 1e-9)  # noqa: E731
+        np.testing.assert_allclose(affinity, z(dot) + 0.4 * z(follows), rtol=1e-5, atol=1e-6)
+
+
+def test_recent_scores_are_the_transitions_rows_of_the_latest_items(parts):
+    _, _, transitions = parts
+    recent = [N_RESERVED + 5, N_RESERVED + 3]
+    items = np.array([N_RESERVED + 6, N_RESERVED + 4, N_RESERVED + 9])
+    expected = transitions.matrix[recent[0]].toarray()[0, items] + transitions.decay * (
+        transitions.matrix[recent[1]].toarray()[0, items]
+    )
+    np.testing.assert_allclose(transitions.recent_scores(recent, items), expected)
+
+
 def test_each_kind_scores_as_its_parts(parts):
     split, transformer, transitions = parts
     batch = _batch(split, transformer)
