@@ -93,8 +93,9 @@ def test_recent_scores_are_the_transitions_rows_of_the_latest_items(parts):
     _, _, transitions = parts
     recent = [N_RESERVED + 5, N_RESERVED + 3]
     items = np.array([N_RESERVED + 6, N_RESERVED + 4, N_RESERVED + 9])
-    expected = transitions.matrix[recent[0]].toarray()[0, items] + transitions.decay * (
-        transitions.matrix[recent[1]].toarray()[0, items]
+    expected = (
+        transitions.matrix[recent[0]].toarray()[0, items]
+        + transitions.decay * (transitions.matrix[recent[1]].toarray()[0, items])
     )
     np.testing.assert_allclose(transitions.recent_scores(recent, items), expected)
 
