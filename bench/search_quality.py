@@ -455,17 +455,14 @@ class BenchShop:
     def purchases(self, stage: str) -> list[tuple[int, int, int]]:
         """(user pk, product pk, day) of the training purchases, or of the validation targets."""
         out = []
+        evaluated = {int(r) for r in self.split.users_eval}
         for r, user in enumerate(self.split.train.users):
             history = self.split.train.items[r]
             if stage == "train":
                 out += [(user, self.vocab.values[i - 2], day) for day, i in enumerate(history)]
-            elif r in self._evaluated and self.split.val_targets[r] >= 2:
+            elif r in evaluated and self.split.val_targets[r] >= 2:
                 out.append((user, self.vocab.values[self.split.val_targets[r] - 2], len(history)))
         return out
-
-    @property
-    def _evaluated(self) -> set[int]:
-        return set(int(r) for r in self.split.users_eval)
 
 
 def run(data_dir: str, *, model_seconds: float, quick: bool, overrides=None, log=print) -> dict:
