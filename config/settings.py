@@ -6,10 +6,14 @@ and ALLOWED_HOSTS mandatory and switches on the HTTPS/HSTS settings that
 ``manage.py check --deploy`` asks for.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
+
+from config.api_docs import API_DESCRIPTION
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -44,8 +48,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "corsheaders",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "shop",
 ]
@@ -73,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CommonMiddleware, so redirects and preflights carry the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -206,12 +215,38 @@ REST_FRAMEWORK = {
         "shop.api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # One error shape for every 4xx/5xx: {"code", "message", "details"} (shop/api/errors.py).
+    "EXCEPTION_HANDLER": "shop.api.errors.exception_handler",
     "PAGE_SIZE": 20,
 }
+# The app's tokens (djangorestframework-simplejwt): short-lived access tokens, refresh
+# tokens rotated on use and blacklisted on rotation and sign-out; a password change
+# revokes the access tokens issued before it.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "CHECK_REVOKE_TOKEN": True,
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+# Browser origins of the app (e.g. a web build) allowed to call /api/ (django-cors-headers).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (*default_cors_headers, "x-device-id", "if-none-match")
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Location"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop API",
-    "DESCRIPTION": "Catalogue, events, search and recommendations for the mobile app.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
+    # Swagger UI and ReDoc assets come from drf-spectacular-sidecar, served by the project.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 # --- Production hardening: on whenever DEBUG is off (check --deploy stays clean). ---

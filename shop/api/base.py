@@ -4,13 +4,14 @@ Thin views: parse the request, call the shop's services (search, personalizer, t
 importers' event parser and writer), shape the answer. The shop never imports the
 recommender; recommendations come through ``shop.personalization.get_personalizer``.
 
-Authentication is Django's session only (the app logs in through /accounts/login/ and
-keeps the session cookie; no token backend is installed). DRF's SessionAuthentication
-enforces CSRF for session-authenticated unsafe requests only: an anonymous caller may
-POST events without a CSRF token, a logged-in one sends the ``X-CSRFToken`` header.
+Authentication: a JWT access token (``Authorization: Bearer``, shop.api.auth) or the
+browser's session. DRF's SessionAuthentication enforces CSRF for session-authenticated
+unsafe requests only: an anonymous caller may POST events without a CSRF token, a
+logged-in one sends the ``X-CSRFToken`` header.
 
-Errors: invalid query parameters answer 400 ``{"errors": {parameter: reason}}``; an
-unknown or inactive product 404; anonymous callers of shopper-only endpoints 403.
+Errors: every 4xx/5xx is ``{"code", "message", "details"}`` (shop.api.errors); an invalid
+query parameter is a 400 with ``details: {parameter: [reason]}``; an unknown or inactive
+product 404; anonymous callers of shopper-only endpoints 401.
 
 This module holds what every v1 view shares: versioning, throttles, parameter parsing.
 """
@@ -28,7 +29,8 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.versioning import NamespaceVersioning
 from rest_framework.views import APIView
 
-from shop.api.serializers import FieldErrorsSerializer
+from shop.api.authentication import ShopperJWTAuthentication
+from shop.api.serializers import ErrorSerializer
 from shop.caching import cache_count
 
 logger = logging.getLogger(__name__)
@@ -100,10 +102,12 @@ class EventIngestThrottle(FailOpenThrottleMixin, CounterRateThrottle):
 
 
 class V1Defaults:
-    """What every v1 view shares: versioning, session authentication, throttling."""
+    """What every v1 view shares: versioning, authentication (token first, so an
+    anonymous caller of a protected endpoint gets 401 with ``WWW-Authenticate: Bearer``),
+    throttling."""
 
     versioning_class = V1Versioning
-    authentication_classes = [SessionAuthentication]
+    authentication_classes = [ShopperJWTAuthentication, SessionAuthentication]
     permission_classes = [AllowAny]
     throttle_classes = [ReadThrottle]
 
@@ -113,8 +117,8 @@ class ApiView(V1Defaults, APIView):
 
 
 def bad_request(field: str, reason: str) -> ValidationError:
-    """A 400 answered as ``{"errors": {field: reason}}``."""
-    return ValidationError({"errors": {field: reason}})
+    """A 400 answered as ``{"code": "invalid", ..., "details": {field: [reason]}}``."""
+    return ValidationError({field: [reason]})
 
 
 def _is_id_sized_number(raw: str) -> bool:
@@ -148,4 +152,4 @@ def id_list_param(request: Request, name: str) -> list[int]:
     return ids
 
 
-BAD_PARAMETERS = OpenApiResponse(FieldErrorsSerializer, description="An invalid parameter.")
+BAD_PARAMETERS = OpenApiResponse(ErrorSerializer, description="An invalid parameter.")

@@ -12,13 +12,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from shop.api.base import APP_SOURCE, BAD_PARAMETERS, ApiView, EventIngestThrottle, int_param
+from shop.api.errors import error_body
 from shop.api.serializers import (
+    ErrorSerializer,
     EventBatchResultSerializer,
     EventBatchSerializer,
     MyEventSerializer,
 )
 from shop.events.attribution import EventCaller
-from shop.events.batch import EventBatchResult, ItemError, event_batch_record
+from shop.events.batch import event_batch_record
 from shop.selectors import shopper_events
 from shop.shoppers import Shopper
 
@@ -70,10 +72,8 @@ class EventBatchView(ApiView):
             207: OpenApiResponse(
                 EventBatchResultSerializer, description="Some rows failed; the rest stored."
             ),
-            400: OpenApiResponse(
-                EventBatchResultSerializer, description="Malformed body; nothing stored."
-            ),
-            413: OpenApiResponse(EventBatchResultSerializer, description="Body too large."),
+            400: OpenApiResponse(ErrorSerializer, description="Malformed body; nothing stored."),
+            413: OpenApiResponse(ErrorSerializer, description="Body too large."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -89,12 +89,16 @@ class EventBatchView(ApiView):
 
 
 class _Malformed(Exception):
-    """The body as a whole is refused; nothing is written."""
+    """The body as a whole is refused; nothing is written. Answered in the API's error
+    shape (shop.api.errors)."""
 
     def __init__(self, field: str, reason: str, code: int = status.HTTP_400_BAD_REQUEST):
         super().__init__(reason)
-        result = EventBatchResult(errors=[ItemError(None, field, reason)])
-        self.response = Response(EventBatchResultSerializer(result).data, status=code)
+        if code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+            body = error_body("too_large", reason, {field: [reason]})
+        else:
+            body = error_body("invalid", "The body is not an event batch.", {field: [reason]})
+        self.response = Response(body, status=code)
 
 
 def _batch_items(request: Request) -> list:

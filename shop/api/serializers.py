@@ -224,11 +224,18 @@ class AutocompleteResponseSerializer(serializers.Serializer):
     suggestions = AutocompleteSuggestionSerializer(many=True)
 
 
-class FieldErrorsSerializer(serializers.Serializer):
-    """A 400 answer: the invalid parameters, each with the reason."""
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx and 5xx answer of the API (shop.api.errors)."""
 
-    errors = serializers.DictField(
-        child=serializers.CharField(), help_text="Parameter name to the reason it is invalid."
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: invalid, not_authenticated, permission_denied, "
+        "not_found, throttled, ..."
+    )
+    message = serializers.CharField(help_text="For people; may change.")
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Each field (dotted for nested input) at fault, with its reasons; {} when "
+        "no field is.",
     )
 
 

@@ -92,7 +92,7 @@ def test_product_list_rejects_bad_parameters(client, catalogue, params, field):
     response = client.get(PRODUCTS_URL, params)
 
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {field}
+    assert set(response.json()["details"]) == {field}
 
 
 def test_product_list_page_past_the_end_is_404(client, catalogue):
@@ -156,7 +156,7 @@ def test_recommendations_limit_out_of_range_is_400(client, catalogue, limit):
     response = client.get(RECOMMENDATIONS_URL, {"limit": limit})
 
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"limit"}
+    assert set(response.json()["details"]) == {"limit"}
 
 
 def test_similar_products(client, catalogue, fake_personalizer):

@@ -69,7 +69,7 @@ def test_search_bad_input_is_400_with_the_field(client, catalogue, params, field
     response = client.get(SEARCH_URL, params)
 
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {field}
+    assert set(response.json()["details"]) == {field}
     assert not Event.objects.exists()
 
 
