@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from shop.api.base import APP_SOURCE, BAD_PARAMETERS, ApiView, EventIngestThrottle, int_param
+from shop.api.base import APP_SOURCE, ApiView, EventIngestThrottle
 from shop.api.errors import error_body
 from shop.api.serializers import (
     ErrorSerializer,
     EventBatchResultSerializer,
     EventBatchSerializer,
-    MyEventSerializer,
 )
 from shop.events.attribution import EventCaller
 from shop.events.batch import event_batch_record
-from shop.selectors import shopper_events
-from shop.shoppers import Shopper
 
 DEFAULT_MY_EVENTS = 50
 MAX_MY_EVENTS = 200
@@ -142,29 +137,3 @@ def _session_key(request: Request) -> str:
     if not request.session.session_key:
         request.session.save()
     return request.session.session_key
-
-
-class MyEventsView(ApiView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        summary="The requesting shopper's own recent events",
-        parameters=[
-            OpenApiParameter(
-                "limit",
-                OpenApiTypes.INT,
-                description=f"1 to {MAX_MY_EVENTS} (default {DEFAULT_MY_EVENTS}).",
-            )
-        ],
-        responses={200: MyEventSerializer(many=True), 400: BAD_PARAMETERS, 403: None},
-    )
-    def get(self, request: Request) -> Response:
-        """The logged-in shopper's events, newest first; never anybody else's. Anonymous
-        callers get 403."""
-        limit = int_param(
-            request, "limit", default=DEFAULT_MY_EVENTS, minimum=1, maximum=MAX_MY_EVENTS
-        )
-        events = shopper_events(shopper=Shopper(user_id=request.user.pk)).select_related("product")[
-            :limit
-        ]
-        return Response(MyEventSerializer(events, many=True).data)

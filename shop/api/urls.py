@@ -22,7 +22,6 @@ urlpatterns = (
         ),
         path("recommendations/", catalogue.RecommendationsView.as_view(), name="recommendations"),
         path("events/", events.EventBatchView.as_view(), name="events"),
-        path("me/events/", events.MyEventsView.as_view(), name="my-events"),
     ]
     + auth.urlpatterns
     + me.urlpatterns
