@@ -218,6 +218,17 @@ REST_FRAMEWORK = {
     # One error shape for every 4xx/5xx: {"code", "message", "details"} (shop/api/errors.py).
     "EXCEPTION_HANDLER": "shop.api.errors.exception_handler",
     "PAGE_SIZE": 20,
+    # Anonymous callers are throttled per client IP: REMOTE_ADDR when 0, else the address
+    # that many proxies back in X-Forwarded-For (1 behind one reverse proxy). Clients
+    # cannot dodge the throttle with a forged X-Forwarded-For.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+}
+# Per signed-in user, else per client IP (shop/api/base.py, shop/api/auth.py); a 429
+# carries Retry-After. Fixed windows counted in the cache; open when the cache is down.
+API_THROTTLE_RATES = {
+    "api_v1_read": env.str("API_RATE_READ", default="1200/min"),
+    "api_v1_events": env.str("API_RATE_EVENTS", default="600/min"),
+    "api_v1_auth": env.str("API_RATE_AUTH", default="10/min"),
 }
 # The app's tokens (djangorestframework-simplejwt): short-lived access tokens, refresh
 # tokens rotated on use and blacklisted on rotation and sign-out; a password change

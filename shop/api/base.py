@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
@@ -62,6 +63,10 @@ class FailOpenThrottleMixin:
 
 
 class CounterRateThrottle(UserRateThrottle):
+    # The rate of the throttle's scope in settings.API_THROTTLE_RATES (environment:
+    # API_RATE_<SCOPE>), else this default.
+    default_rate: str | None = None
+
     """DRF's per-user (else per-IP) rate, counted in fixed windows of the rate's
     period with one cache increment per request.
 
@@ -70,6 +75,9 @@ class CounterRateThrottle(UserRateThrottle):
     rate, on every API request. A fixed window may let through up to twice the rate
     across a window boundary, which is enough against runaway clients.
     """
+
+    def get_rate(self):
+        return getattr(settings, "API_THROTTLE_RATES", {}).get(self.scope, self.default_rate)
 
     def allow_request(self, request, view):
         if self.rate is None:
@@ -93,12 +101,12 @@ class ReadThrottle(FailOpenThrottleMixin, CounterRateThrottle):
     """Per user (or client IP when anonymous); generous, against runaway clients."""
 
     scope = "api_v1_read"
-    rate = "1200/min"
+    default_rate = "1200/min"
 
 
 class EventIngestThrottle(FailOpenThrottleMixin, CounterRateThrottle):
     scope = "api_v1_events"
-    rate = "600/min"
+    default_rate = "600/min"
 
 
 class V1Defaults:

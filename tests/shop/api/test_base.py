@@ -29,16 +29,18 @@ def test_csrf_is_needed_for_logged_in_sessions_only(catalogue):
     assert post_events(logged_in, rows[1:2], HTTP_X_CSRFTOKEN=token).status_code == 200
 
 
-def test_event_ingestion_is_throttled(client, catalogue, monkeypatch):
-    monkeypatch.setattr(api_base.EventIngestThrottle, "rate", "2/min")
+def test_event_ingestion_is_throttled(client, catalogue, settings):
+    settings.API_THROTTLE_RATES = {"api_v1_events": "2/min"}
 
     assert post_events(client, []).status_code == 200
     assert post_events(client, []).status_code == 200
     assert post_events(client, []).status_code == 429
 
 
-def test_read_throttle_counts_each_caller_in_fixed_windows(client, catalogue, monkeypatch):
-    monkeypatch.setattr(api_base.ReadThrottle, "rate", "2/min")
+def test_read_throttle_counts_each_caller_in_fixed_windows(
+    client, catalogue, monkeypatch, settings
+):
+    settings.API_THROTTLE_RATES = {"api_v1_read": "2/min"}
     now = [6000.0]
     monkeypatch.setattr(api_base.ReadThrottle, "timer", lambda self: now[0])
     other = Client()
@@ -49,6 +51,7 @@ def test_read_throttle_counts_each_caller_in_fixed_windows(client, catalogue, mo
     refused = client.get(PRODUCTS_URL)
     assert refused.status_code == 429
     assert refused["Retry-After"] == "45"  # until the window ends
+    assert refused.json()["code"] == "throttled"
     assert other.get(PRODUCTS_URL).status_code == 200  # counted per caller
 
     now[0] += 45  # the next window
