@@ -1,18 +1,48 @@
 """Who is asking: the shopper behind a request (a logged-in user, an anonymous
-session, or both) and whether they opted out of personalization."""
+session or app device, or both) and whether they opted out of personalization.
+
+The app's shoppers who have not signed in send ``X-Device-Id`` (the app's own random
+id): their shopper's ``session_id`` is ``"device:<id>"``, so their events, search
+personalization and recommendations follow the device without a Django session (the
+recommender reads anonymous histories by session id). Signing in with the header joins
+the device's history to the account (``shop.accounts.shopper_claim_device``). Browsers
+never send it; a malformed one is refused with ``InvalidDeviceId`` (a 400).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
 from shop.auth import USER_PROFILE
 from shop.caching import cache_delete_many, cache_get, cache_set
-from shop.models import ShopperProfile
+from shop.models import Event, ShopperProfile
 
 # The session key an anonymous shopper's opt-out is kept under.
 OPT_OUT_SESSION_KEY = "personalization_opt_out"
+
+DEVICE_HEADER = "X-Device-Id"
+DEVICE_SESSION_PREFIX = "device:"
+MIN_DEVICE_ID = 8
+# The device's session id must fit Event.session_id with its prefix.
+MAX_DEVICE_ID = Event._meta.get_field("session_id").max_length - len(DEVICE_SESSION_PREFIX)
+DEVICE_ID_PATTERN = rf"[A-Za-z0-9_-]{{{MIN_DEVICE_ID},{MAX_DEVICE_ID}}}"
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+DEVICE_ID_RULE = f"must be {MIN_DEVICE_ID} to {MAX_DEVICE_ID} letters, digits, '-' or '_'"
+
+
+class InvalidDeviceId(BadRequest):
+    """``X-Device-Id`` is malformed. Django answers a BadRequest with a 400; the API maps
+    it to its error shape with ``details: {"X-Device-Id": [reason]}``."""
+
+    field = DEVICE_HEADER
+
+    def __init__(self, reason: str = DEVICE_ID_RULE):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -30,15 +60,36 @@ class Shopper:
 
 
 def shopper_from_request(request: HttpRequest, *, create_session: bool = False) -> Shopper:
-    """The shopper behind a request; anonymous visitors are known by their session."""
-    if create_session and not request.session.session_key:
-        request.session.save()
+    """The shopper behind a request: a signed-in user (with their session, if any); an
+    anonymous app device by its ``X-Device-Id`` (no Django session is created); else an
+    anonymous visitor by their session, created first with ``create_session``.
+
+    Raises InvalidDeviceId for a malformed ``X-Device-Id``.
+    """
+    device_session = device_session_from_request(request)
     user_id = request.user.pk if request.user.is_authenticated else None
+    if user_id is None and device_session:
+        session_id = device_session
+    else:
+        if create_session and not request.session.session_key:
+            request.session.save()
+        session_id = request.session.session_key or ""
     return Shopper(
         user_id=user_id,
-        session_id=request.session.session_key or "",
+        session_id=session_id,
         personalize=not _opted_out(request, user_id),
     )
+
+
+def device_session_from_request(request: HttpRequest) -> str:
+    """``"device:<id>"`` for a request with a well-formed ``X-Device-Id``, "" without one
+    (an empty header counts as none); InvalidDeviceId for a malformed one."""
+    device_id = request.headers.get(DEVICE_HEADER)
+    if not device_id:
+        return ""
+    if not _DEVICE_ID.fullmatch(device_id):
+        raise InvalidDeviceId()
+    return DEVICE_SESSION_PREFIX + device_id
 
 
 def _opted_out(request: HttpRequest, user_id: int | None) -> bool:
