@@ -9,6 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from shop.api.auth import DEVICE_PARAMETER, device_session
 from shop.api.base import APP_SOURCE, ApiView, EventIngestThrottle
 from shop.api.errors import error_body
 from shop.api.serializers import (
@@ -40,7 +41,9 @@ class EventBatchView(ApiView):
       password, as the file importers do); a row with only ``session_id`` is an anonymous
       event; a row with neither is the caller's. ``source`` may be set (default "app");
     - anonymous callers: a row's ``session_id`` (the app's own anonymous id), else the
-      caller's session, created when needed; ``user`` and ``source`` are ignored.
+      device's session ``"device:<X-Device-Id>"`` when the header is sent (no Django
+      session is created then), else the caller's session, created when needed;
+      ``user`` and ``source`` are ignored.
       No CSRF token is needed (SessionAuthentication checks CSRF for logged-in sessions
       only).
 
@@ -49,7 +52,7 @@ class EventBatchView(ApiView):
     - 207 (Multi-Status): some rows failed; the valid rows landed all the same, and
       ``errors`` names each failed row's index, field and reason;
     - 400: the body itself is malformed (not JSON, not an object, ``events`` missing or
-      not a list, more than 500 rows); nothing was written;
+      not a list, more than 500 rows), or ``X-Device-Id`` is; nothing was written;
     - 413: the body is over 5 MiB; 415: not JSON; 429: throttled (600/min per caller).
 
     Listeners of ``shop.signals.events_recorded`` hear about the new events after the
@@ -61,6 +64,7 @@ class EventBatchView(ApiView):
 
     @extend_schema(
         summary="Record a batch of events",
+        parameters=[DEVICE_PARAMETER],
         request=EventBatchSerializer,
         responses={
             200: OpenApiResponse(EventBatchResultSerializer, description="All rows stored."),
@@ -128,12 +132,17 @@ def _caller(request: Request) -> EventCaller:
             privileged=user.is_staff or user.has_perm("shop.add_event"),
             session_key=lambda: request.session.session_key or "",
         )
+    device = device_session(request)
     return EventCaller(
-        user_id=None, username="", privileged=False, session_key=lambda: _session_key(request)
+        user_id=None,
+        username="",
+        privileged=False,
+        session_key=lambda: device or _session_key(request),
     )
 
 
 def _session_key(request: Request) -> str:
+    """The anonymous caller's Django session key, the session created when needed."""
     if not request.session.session_key:
         request.session.save()
     return request.session.session_key

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from shop.api import events as api_events
@@ -314,3 +315,40 @@ def test_a_shoppers_event_ids_cannot_be_taken_by_another_caller(client):
     second = post_events(client, [row])
     assert first.json()["created"] == 1 and second.json()["created"] == 1
     assert Event.objects.filter(user=alice).count() == 1
+
+
+def test_an_anonymous_devices_rows_are_attributed_to_the_device(client, catalogue):
+    rows = valid_rows()[:2]
+    rows[1]["session_id"] = "app-anon-42"  # a row naming its own session keeps it
+
+    response = post_events(client, rows, HTTP_X_DEVICE_ID="phone-1234")
+
+    assert response.status_code == 200, response.content
+    events = {e.client_event_id: e for e in Event.objects.all()}
+    device_row = events["sdevice:phone-1234:e1"]
+    assert (device_row.user_id, device_row.session_id) == (None, "device:phone-1234")
+    assert events["sapp-anon-42:e2"].session_id == "app-anon-42"
+    assert not Session.objects.exists()  # no Django session for the device
+
+
+def test_a_signed_in_shoppers_rows_stay_theirs_with_a_device_id(client, catalogue):
+    me = UserFactory()
+    client.force_login(me)
+
+    response = post_events(client, valid_rows()[:1], HTTP_X_DEVICE_ID="phone-1234")
+
+    assert response.status_code == 200
+    event = Event.objects.get()
+    assert (event.user_id, event.session_id) == (me.pk, client.session.session_key)
+
+
+@pytest.mark.parametrize("device", ["short", "with space!", "d" * 58])
+def test_a_malformed_device_id_refuses_the_batch(client, catalogue, device):
+    response = post_events(client, valid_rows(), HTTP_X_DEVICE_ID=device)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert list(body["details"]) == ["X-Device-Id"]
+    assert not Event.objects.exists()
+    assert not Session.objects.exists()
