@@ -1,13 +1,15 @@
-"""Read-side queries of the shop: popularity, trending, co-occurrence, shopper history."""
+"""Read-side queries of the shop: popularity, trending, co-occurrence, shopper history,
+the category tree."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, Max, Q
 
 from shop.caching import cache_get, cache_set
-from shop.models import Event, EventType, Product
+from shop.models import Category, Event, EventType, Product
 from shop.shoppers import Shopper
 
 # How much each kind of interaction says about interest in a product.
@@ -148,13 +150,75 @@ def products_in_order(*, product_ids: list[int]) -> list[Product]:
     return [by_id[pid] for pid in product_ids if pid in by_id]
 
 
+def shopper_recently_viewed_product_ids(*, shopper: Shopper, limit: int) -> list[int]:
+    """The shopper's latest distinct viewed products that are still active, most recently
+    viewed first (one grouped query over the shopper's view events)."""
+    return list(
+        shopper_events(shopper=shopper)
+        .filter(event_type=EventType.VIEW, product__is_active=True)
+        .order_by()
+        .values("product_id")
+        .annotate(last_viewed=Max("occurred_at"), last_id=Max("id"))
+        .order_by("-last_viewed", "-last_id")
+        .values_list("product_id", flat=True)[:limit]
+    )
+
+
+@dataclass
+class CategoryNode:
+    """A category of the tree with its children; ``product_count`` counts the active
+    products in it and in every category below it."""
+
+    id: int
+    name: str
+    slug: str
+    path: str
+    product_count: int = 0
+    children: list[CategoryNode] = field(default_factory=list)
+
+
+def category_tree_with_counts() -> list[CategoryNode]:
+    """The whole category tree (roots first, each level by name) with active product
+    counts rolled up to the ancestors; two queries whatever the tree's size."""
+    rows = list(
+        Category.objects.order_by("depth", "name", "pk").values_list(
+            "pk", "name", "slug", "path", "parent_id"
+        )
+    )
+    own_counts = dict(
+        Product.objects.filter(is_active=True, category__isnull=False)
+        .order_by()
+        .values("category_id")
+        .annotate(n=Count("pk"))
+        .values_list("category_id", "n")
+    )
+    nodes = {pk: CategoryNode(pk, name, slug, path) for pk, name, slug, path, _ in rows}
+    parents = {pk: parent_id for pk, _, _, _, parent_id in rows}
+    roots = []
+    for pk, *_, parent_id in rows:  # parents come before their children (by depth)
+        if parent_id is None or parent_id not in nodes:
+            roots.append(nodes[pk])
+        else:
+            nodes[parent_id].children.append(nodes[pk])
+    for pk, count in own_counts.items():
+        seen = set()
+        while pk is not None and pk in nodes and pk not in seen:  # guard against cycles
+            seen.add(pk)
+            nodes[pk].product_count += count
+            pk = parents[pk]
+    return roots
+
+
 __all__ = [
     "EVENT_WEIGHTS",
+    "CategoryNode",
+    "category_tree_with_counts",
     "co_occurring_products",
     "popular_in_same_category",
     "products_in_order",
     "shopper_events",
     "shopper_purchased_product_ids",
     "shopper_recent_product_ids",
+    "shopper_recently_viewed_product_ids",
     "trending_products",
 ]

@@ -1,10 +1,15 @@
-"""API v1: products, similar items and the shopper's recommendations."""
+"""API v1: products, categories, similar items and the shopper's recommendations.
+
+Catalogue reads (products, categories) are the same for everybody: they carry an ETag
+and ``Cache-Control: public, max-age=60`` and answer 304 to a matching If-None-Match
+(shop.api.conditional). Similar items and recommendations are personalized:
+``Cache-Control: private, no-store``."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -19,15 +24,48 @@ from shop.api.base import (
     id_list_param,
     int_param,
 )
-from shop.api.serializers import ProductSerializer, ScoredProductSerializer
+from shop.api.conditional import NOT_MODIFIED, CacheableRead, PrivateResponse
+from shop.api.examples import (
+    CATEGORY_TREE_EXAMPLE,
+    PRODUCT_EXAMPLE,
+    PRODUCT_LIST_EXAMPLE,
+    SCORED_LIST_EXAMPLE,
+)
+from shop.api.serializers import (
+    CategoryNodeSerializer,
+    ErrorSerializer,
+    ProductSerializer,
+    ScoredProductSerializer,
+)
 from shop.models import Brand, Category, Product
 from shop.personalization import ScoredItem, get_personalizer
+from shop.recommendations import recommendations_for_shopper
 from shop.search.params import MAX_PAGE_SIZE
-from shop.selectors import products_in_order
+from shop.selectors import category_tree_with_counts, products_in_order
 from shop.shoppers import shopper_from_request
 
 DEFAULT_RECOMMENDATIONS = 10
 MAX_RECOMMENDATIONS = 50
+
+NO_SUCH_PRODUCT = OpenApiResponse(ErrorSerializer, description="No such active product.")
+THROTTLED = OpenApiResponse(
+    ErrorSerializer, description="Too many requests; retry after Retry-After seconds."
+)
+
+
+def integer_schema(minimum: int, maximum: int) -> dict:
+    """A query parameter's schema with the bounds the view enforces (a value outside
+    them is a 400), so that generated clients and fuzzers agree with the API."""
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+def id_list_parameter(name: str, description: str) -> OpenApiParameter:
+    """An ``id_list_param``: ids comma-separated or repeated (``?brand=1,2&brand=3``)."""
+    return OpenApiParameter(
+        name,
+        {"type": "string", "pattern": r"^[0-9]{1,10}(,[0-9]{1,10})*$"},
+        description=f"{description} Ids comma-separated or repeated, at most 50.",
+    )
 
 
 class ProductPagination(PageNumberPagination):
@@ -52,28 +90,44 @@ class ProductPagination(PageNumberPagination):
             return paginator.num_pages
         return int_param(request, self.page_query_param, default=1, minimum=1, maximum=MAX_ID)
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: (1, MAX_ID),
+            self.page_size_query_param: (1, self.max_page_size),
+        }
+        for parameter in parameters:
+            low, high = bounds[parameter["name"]]
+            parameter["schema"] = integer_schema(low, high)
+        parameters[0]["description"] = (
+            "A page number, 1 or more (a page past the end is a 404; 'last' is the last page)."
+        )
+        return parameters
+
 
 PRODUCT_FILTERS = [
-    OpenApiParameter(
-        "category",
-        OpenApiTypes.STR,
-        description="Category ids, comma-separated or repeated; a category includes the "
-        "categories below it.",
+    id_list_parameter(
+        "category", "Categories; a category includes the categories below it; unknown is a 400."
     ),
-    OpenApiParameter(
-        "brand", OpenApiTypes.STR, description="Brand ids, comma-separated or repeated."
-    ),
+    id_list_parameter("brand", "Brands; unknown is a 400."),
 ]
+CATALOGUE_ERRORS = {304: NOT_MODIFIED, 400: BAD_PARAMETERS, 429: THROTTLED}
 
 
 @extend_schema(
     summary="Active products",
     parameters=PRODUCT_FILTERS,
-    responses={200: ProductSerializer(many=True), 400: BAD_PARAMETERS},
+    responses={
+        200: ProductSerializer(many=True),
+        **CATALOGUE_ERRORS,
+        404: OpenApiResponse(ErrorSerializer, description="A page past the end."),
+    },
+    examples=[PRODUCT_LIST_EXAMPLE],
 )
-class ProductListView(V1Defaults, generics.ListAPIView):
+class ProductListView(CacheableRead, V1Defaults, generics.ListAPIView):
     """Active products, by title, paginated; filter by category (with its subcategories)
-    and brand ids. Unknown ids are a 400, like search."""
+    and brand ids. Unknown ids are a 400, like search. Carries an ETag and
+    ``Cache-Control: public, max-age=60``; a matching ``If-None-Match`` gets a 304."""
 
     serializer_class = ProductSerializer
     pagination_class = ProductPagination
@@ -110,17 +164,41 @@ def _brand_filter(request: Request) -> list[int]:
     return brand_ids
 
 
-@extend_schema(summary="One active product", responses={200: ProductSerializer, 404: None})
-class ProductDetailView(V1Defaults, generics.RetrieveAPIView):
-    """An active product; inactive or unknown products are a 404."""
+@extend_schema(
+    summary="One active product",
+    responses={
+        200: ProductSerializer,
+        304: NOT_MODIFIED,
+        404: NO_SUCH_PRODUCT,
+        429: THROTTLED,
+    },
+    examples=[PRODUCT_EXAMPLE],
+)
+class ProductDetailView(CacheableRead, V1Defaults, generics.RetrieveAPIView):
+    """An active product; inactive or unknown products are a 404. Carries an ETag and
+    ``Cache-Control: public, max-age=60``; a matching ``If-None-Match`` gets a 304."""
 
     serializer_class = ProductSerializer
     queryset = Product.objects.filter(is_active=True).select_related("category", "brand")
 
 
+class CategoryTreeView(CacheableRead, ApiView):
+    @extend_schema(
+        summary="The category tree",
+        responses={200: CategoryNodeSerializer(many=True), 304: NOT_MODIFIED, 429: THROTTLED},
+        examples=[CATEGORY_TREE_EXAMPLE],
+    )
+    def get(self, request: Request) -> Response:
+        """Every category, roots first, each with the categories below it (``children``)
+        and the number of active products in it and below it. Carries an ETag and
+        ``Cache-Control: public, max-age=60``; a matching ``If-None-Match`` gets a 304."""
+        tree = category_tree_with_counts()
+        return Response(CategoryNodeSerializer(tree, many=True).data)
+
+
 LIMIT_RECOMMENDATIONS = OpenApiParameter(
     "limit",
-    OpenApiTypes.INT,
+    integer_schema(1, MAX_RECOMMENDATIONS),
     description=f"How many products, 1 to {MAX_RECOMMENDATIONS} (default {DEFAULT_RECOMMENDATIONS}).",
 )
 
@@ -152,15 +230,22 @@ def _scored_response(request: Request, products: list[Product]) -> Response:
     return Response(data)
 
 
-class SimilarProductsView(ApiView):
+class SimilarProductsView(PrivateResponse, ApiView):
     @extend_schema(
         summary="Products similar to a product",
         parameters=[LIMIT_RECOMMENDATIONS],
-        responses={200: ScoredProductSerializer(many=True), 400: BAD_PARAMETERS, 404: None},
+        responses={
+            200: ScoredProductSerializer(many=True),
+            400: BAD_PARAMETERS,
+            404: NO_SUCH_PRODUCT,
+            429: THROTTLED,
+        },
+        examples=[SCORED_LIST_EXAMPLE],
     )
     def get(self, request: Request, pk: int) -> Response:
-        """The personalizer's similar products (active ones only); 404 for an inactive
-        or unknown product."""
+        """The personalizer's similar products (active ones only), each with its score
+        and reason; 404 for an inactive or unknown product. Personalized:
+        ``Cache-Control: private, no-store``."""
         limit = _limit(request)
         product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
         shopper = shopper_from_request(request)
@@ -170,16 +255,46 @@ class SimilarProductsView(ApiView):
         )
 
 
-class RecommendationsView(ApiView):
+class RecommendationsView(PrivateResponse, ApiView):
     @extend_schema(
         summary="Recommendations for the requesting shopper",
-        parameters=[LIMIT_RECOMMENDATIONS],
-        responses={200: ScoredProductSerializer(many=True), 400: BAD_PARAMETERS},
+        parameters=[
+            LIMIT_RECOMMENDATIONS,
+            id_list_parameter(
+                "category",
+                "Only products in these categories or below them; an unknown category is a 400.",
+            ),
+            id_list_parameter(
+                "exclude", "Products not to recommend (e.g. those already on screen)."
+            ),
+        ],
+        responses={
+            200: ScoredProductSerializer(many=True),
+            400: BAD_PARAMETERS,
+            429: THROTTLED,
+        },
+        examples=[SCORED_LIST_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
         """The personalizer's recommendations for the authenticated user, else for the
-        session (a visitor with neither gets the non-personalized answer)."""
+        device or session (a visitor with neither gets the non-personalized answer), each
+        with its score and the reason it was chosen.
+
+        ``category``: the personalizer is asked for five times ``limit`` products (at
+        most 250) and those in the categories are kept; when fewer than ``limit`` are,
+        the categories' most popular products fill the list (reason "Popular in ...").
+        ``exclude``: never these products. Personalized: ``Cache-Control: private,
+        no-store``."""
         limit = _limit(request)
+        category_ids = _category_filter(request)
+        exclude = id_list_param(request, "exclude")
         shopper = shopper_from_request(request)
-        items = get_personalizer().recommend(shopper=shopper, limit=limit)
+        items = recommendations_for_shopper(
+            shopper=shopper, limit=limit, exclude=exclude, category_ids=category_ids
+        )
         return _scored_response(request, scored_products(items)[:limit])
+
+
+urlpatterns = [
+    path("categories/", CategoryTreeView.as_view(), name="category-list"),
+]

@@ -1,4 +1,11 @@
-"""API v1: search and autocomplete, through the shop's search service."""
+"""API v1: search and autocomplete, through the shop's search service.
+
+Search takes the storefront's parameters (shop.search.params.SearchParams: q, category,
+brand, price_min, price_max, in_stock, sort, page, page_size) and answers what the
+storefront shows: the page of results with their scores and reasons, the category and
+brand facets, did-you-mean and the typo-corrected query. Personalized, so
+``Cache-Control: private, no-store``. Autocomplete is the same for everybody: an ETag
+and ``public, max-age=60`` (shop.api.conditional)."""
 
 from __future__ import annotations
 
@@ -14,6 +21,9 @@ from shop.api.base import (
     bad_request,
     int_param,
 )
+from shop.api.catalogue import THROTTLED, integer_schema
+from shop.api.conditional import NOT_MODIFIED, CacheableRead, PrivateResponse
+from shop.api.examples import AUTOCOMPLETE_EXAMPLE, SEARCH_EXAMPLE, SEARCH_TYPO_EXAMPLE
 from shop.api.serializers import (
     AutocompleteResponseSerializer,
     SearchResponseSerializer,
@@ -21,38 +31,62 @@ from shop.api.serializers import (
 from shop.search.autocomplete import search_autocomplete
 from shop.search.params import MAX_PAGE_SIZE, SORTS, SearchInputError
 from shop.search.service import LoggedSearch, search_and_log
+from shop.text import MAX_QUERY_LENGTH
+
+# The largest id or page number the search parameters accept (shop.search.params).
+MAX_SEARCH_NUMBER = 2**31
+MAX_PRICE = 10_000_000_000
+MAX_AUTOCOMPLETE_PREFIX = 200
+PRICE = {"type": "number", "minimum": 0, "maximum": MAX_PRICE}
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        description=f"Free text, at most {MAX_QUERY_LENGTH} characters (no NUL).",
+    ),
+    OpenApiParameter(
+        "category",
+        integer_schema(1, MAX_SEARCH_NUMBER),
+        description="Category id (with its subcategories); unknown is a 400.",
+    ),
+    OpenApiParameter(
+        "brand", integer_schema(1, MAX_SEARCH_NUMBER), description="Brand id; unknown is a 400."
+    ),
+    OpenApiParameter("price_min", PRICE, description="Lowest price, rounded up to cents."),
+    OpenApiParameter(
+        "price_max",
+        PRICE,
+        description="Highest price, rounded down to cents; below price_min is a 400.",
+    ),
+    OpenApiParameter("in_stock", OpenApiTypes.BOOL, description="Only products in stock."),
+    OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS), default="relevance"),
+    OpenApiParameter(
+        "page",
+        integer_schema(1, MAX_SEARCH_NUMBER),
+        description="1 or more; past the end means the last page.",
+    ),
+    OpenApiParameter(
+        "page_size",
+        integer_schema(1, MAX_PAGE_SIZE),
+        description=f"1 to {MAX_PAGE_SIZE} (default 24).",
+    ),
+]
 
 
-class SearchView(ApiView):
+class SearchView(PrivateResponse, ApiView):
     @extend_schema(
         summary="Search products",
-        parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description="Free text, at most 500 chars."),
-            OpenApiParameter(
-                "category", OpenApiTypes.INT, description="Category id (with its subcategories)."
-            ),
-            OpenApiParameter("brand", OpenApiTypes.INT, description="Brand id."),
-            OpenApiParameter("price_min", OpenApiTypes.DECIMAL),
-            OpenApiParameter("price_max", OpenApiTypes.DECIMAL),
-            OpenApiParameter("in_stock", OpenApiTypes.BOOL),
-            OpenApiParameter(
-                "sort",
-                OpenApiTypes.STR,
-                enum=list(SORTS),
-            ),
-            OpenApiParameter(
-                "page", OpenApiTypes.INT, description="1 or more; past the end means the last page."
-            ),
-            OpenApiParameter(
-                "page_size", OpenApiTypes.INT, description=f"At most {MAX_PAGE_SIZE}."
-            ),
-        ],
-        responses={200: SearchResponseSerializer, 400: BAD_PARAMETERS},
+        parameters=SEARCH_PARAMETERS,
+        responses={200: SearchResponseSerializer, 400: BAD_PARAMETERS, 429: THROTTLED},
+        examples=[SEARCH_EXAMPLE, SEARCH_TYPO_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
         """The storefront's search (shop.search.service.search_and_log) for the requesting
-        shopper: filters, facets, sort and personalized order. Page 1 of a non-empty
-        query records a ``search`` event, as the storefront does."""
+        shopper: filters, facets, sort and personalized order. A query without results
+        gets ``did_you_mean``; when that spelling has results they are shown, with
+        ``corrected_query`` set. Page 1 of a non-empty query records a ``search`` event,
+        as the storefront does. Personalized: ``Cache-Control: private, no-store``."""
         try:
             logged = search_and_log(request=request, source=APP_SOURCE)
         except SearchInputError as error:
@@ -84,21 +118,32 @@ def _search_payload(logged: LoggedSearch) -> dict:
     }
 
 
-class SearchAutocompleteView(ApiView):
+class SearchAutocompleteView(CacheableRead, ApiView):
     @extend_schema(
         summary="Search-box completions",
         parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description="What was typed, at most 200."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 20, default 8."),
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": MAX_AUTOCOMPLETE_PREFIX},
+                description=f"What was typed, at most {MAX_AUTOCOMPLETE_PREFIX} characters.",
+            ),
+            OpenApiParameter("limit", integer_schema(1, 20), description="1 to 20, default 8."),
         ],
-        responses={200: AutocompleteResponseSerializer, 400: BAD_PARAMETERS},
+        responses={
+            200: AutocompleteResponseSerializer,
+            304: NOT_MODIFIED,
+            400: BAD_PARAMETERS,
+            429: THROTTLED,
+        },
+        examples=[AUTOCOMPLETE_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
         """Brands and categories whose name starts with ``q``, then the most popular
-        products matching every typed word as a prefix."""
+        products matching every typed word as a prefix. The same for everybody: an ETag
+        and ``Cache-Control: public, max-age=60``."""
         prefix = request.query_params.get("q", "")
-        if len(prefix) > 200:
-            raise bad_request("q", "at most 200 characters")
+        if len(prefix) > MAX_AUTOCOMPLETE_PREFIX:
+            raise bad_request("q", f"at most {MAX_AUTOCOMPLETE_PREFIX} characters")
         limit = int_param(request, "limit", default=8, minimum=1, maximum=20)
         suggestions = search_autocomplete(prefix=prefix.replace("\x00", ""), limit=limit)
         payload = {"query": prefix, "suggestions": [s.__dict__ for s in suggestions]}

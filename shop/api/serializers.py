@@ -1,4 +1,5 @@
-"""Serializers of the mobile API (v1): products, search, recommendations, events.
+"""Serializers of the mobile API (v1): products, categories, search, recommendations,
+events, the shopper's own account.
 
 Reading serializers only shape responses. The event batch serializers describe the
 request for the OpenAPI schema; the rows themselves are validated by
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.urls import get_script_prefix, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -53,6 +55,7 @@ class ProductSerializer(serializers.ModelSerializer):
         max_digits=12, decimal_places=2, coerce_to_string=True, allow_null=True, read_only=True
     )
     in_stock = serializers.BooleanField(read_only=True)
+    image_url = serializers.SerializerMethodField(help_text="The product's image; null when none.")
     url = serializers.SerializerMethodField(help_text="This product's API resource.")
 
     class Meta:
@@ -90,9 +93,13 @@ class ProductSerializer(serializers.ModelSerializer):
             "price": None if price is None else f"{price.quantize(CENT):f}",
             "currency": product.currency,
             "in_stock": product.in_stock,
-            "image_url": product.image_url,
+            "image_url": product.image_url or None,
             "url": self.get_url(product),
         }
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_image_url(self, product: Product) -> str | None:
+        return product.image_url or None
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, product: Product) -> str:
@@ -145,6 +152,23 @@ class ScoredProductSerializer(ProductSerializer):
         score = float(getattr(product, "score", 0.0) or 0.0)
         # A plugged-in personalizer must never make the response invalid JSON.
         return score if math.isfinite(score) else 0.0
+
+
+class CategoryNodeSerializer(serializers.Serializer):
+    """A category with the categories below it (``shop.selectors.CategoryNode``)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    path = serializers.CharField(help_text="The names from the root, joined by ' > '.")
+    product_count = serializers.IntegerField(
+        help_text="Active products in this category and every category below it."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["children"] = CategoryNodeSerializer(many=True)
+        return fields
 
 
 # ------------------------------------------------------------------------------ search
@@ -337,3 +361,54 @@ class MyEventSerializer(serializers.ModelSerializer):
             "occurred_at",
         ]
         read_only_fields = fields
+
+
+# ------------------------------------------------------------------- the shopper (me/*)
+
+
+class MeSerializer(serializers.ModelSerializer):
+    """The signed-in shopper's account. PATCH may change ``email``, ``first_name`` and
+    ``last_name``; the other fields are read-only."""
+
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    personalization_enabled = serializers.SerializerMethodField(
+        help_text="False when the shopper opted out: search and recommendations then use "
+        "the non-personalized order (POST me/personalization/ changes it)."
+    )
+
+    class Meta:
+        model = get_user_model()
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "date_joined",
+            "personalization_enabled",
+        ]
+        read_only_fields = ["id", "username", "date_joined", "personalization_enabled"]
+
+    def get_personalization_enabled(self, user) -> bool:
+        profile = getattr(user, "shopper_profile", None)
+        return not (profile is not None and profile.personalization_opt_out)
+
+
+class PersonalizationSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(
+        help_text="false: opt out of personalization; true: opt back in."
+    )
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, help_text="The account's current password."
+    )
+
+
+class AccountDeletedSerializer(serializers.Serializer):
+    deleted = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Rows removed per kind of data: account, profile, events and any "
+        "plugin's (e.g. recommendations).",
+    )

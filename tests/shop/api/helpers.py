@@ -14,6 +14,17 @@ SEARCH_URL = reverse("v1:search")
 RECOMMENDATIONS_URL = reverse("v1:recommendations")
 EVENTS_URL = reverse("v1:events")
 MY_EVENTS_URL = reverse("v1:my-events")
+ME_URL = reverse("v1:me")
+ME_PERSONALIZATION_URL = reverse("v1:me-personalization")
+ME_RECENTLY_VIEWED_URL = reverse("v1:me-recently-viewed")
+ME_EXPORT_URL = reverse("v1:me-export")
+ME_DELETE_URL = reverse("v1:me-delete")
+AUTOCOMPLETE_URL = reverse("v1:search-autocomplete")
+
+
+def categories_url():
+    # Resolved when called: shop.api.urls includes shop.api.catalogue.urlpatterns.
+    return reverse("v1:category-list")
 
 
 def detail_url(pk):

@@ -1,13 +1,17 @@
-"""API v1 catalogue: product list and detail, recommendations, similar products."""
+"""API v1 catalogue: product list and detail, categories, recommendations, similar
+products, and their HTTP caching."""
 
 import pytest
 
-from shop.models import EventType
+from shop.models import Category, EventType
+from shop.personalization import ScoredItem
 from tests.factories import EventFactory, ProductFactory, UserFactory
 from tests.shop.api.helpers import (
     PRODUCTS_URL,
     RECOMMENDATIONS_URL,
     SEARCH_URL,
+    FakePersonalizer,
+    categories_url,
     detail_url,
     similar_url,
 )
@@ -127,6 +131,8 @@ def test_recommendations_for_the_logged_in_shopper(client, catalogue, fake_perso
     assert body[0]["category"]["name"] == "Lipstick"
     (call,) = fake_personalizer.calls
     assert call[0] == "recommend" and call[1].user_id == user.pk and call[2] == 5
+    assert response["Cache-Control"] == "private, no-store"
+    assert "ETag" not in response
 
 
 def test_recommendations_for_an_anonymous_session(client, catalogue, fake_personalizer):
@@ -179,3 +185,190 @@ def test_similar_products_errors(client, catalogue):
     response = client.get(similar_url(catalogue["red"].pk), {"limit": 3})
     assert response.status_code == 200
     assert all(p["sku"] != "RED-1" for p in response.json())
+
+
+def test_product_image_url_is_null_when_empty_else_the_url(client, catalogue):
+    catalogue["red"].image_url = "https://img.example.com/red.jpg"
+    catalogue["red"].save()
+
+    by_sku = {p["sku"]: p for p in client.get(PRODUCTS_URL).json()["results"]}
+
+    assert by_sku["RED-1"]["image_url"] == "https://img.example.com/red.jpg"
+    assert by_sku["MATTE-1"]["image_url"] is None
+    assert client.get(detail_url(catalogue["matte"].pk)).json()["image_url"] is None
+
+
+# ------------------------------------------------------------------------ HTTP caching
+
+
+@pytest.mark.parametrize("url", ["list", "detail"])
+def test_product_reads_carry_an_etag_and_answer_304_when_it_matches(client, catalogue, url):
+    target = PRODUCTS_URL if url == "list" else detail_url(catalogue["red"].pk)
+    first = client.get(target)
+    etag = first["ETag"]
+    assert first.status_code == 200
+    assert first["Cache-Control"] == "public, max-age=60"
+    assert etag.startswith('"') and etag.endswith('"')  # strong
+
+    again = client.get(target, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag and again["Cache-Control"] == "public, max-age=60"
+    assert client.get(target, HTTP_IF_NONE_MATCH=f'"other", {etag}').status_code == 304
+    assert client.get(target, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+    catalogue["red"].title = "Red satin lipstick"
+    catalogue["red"].save()
+    changed = client.get(target, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+def test_errors_are_not_cached(client, catalogue):
+    response = client.get(detail_url(999999))
+
+    assert response.status_code == 404
+    assert "ETag" not in response
+    assert client.get(PRODUCTS_URL, {"page": "0"}).get("ETag") is None
+
+
+def test_personalized_answers_are_private(client, catalogue, fake_personalizer):
+    fake_personalizer.answer = [catalogue["matte"].pk]
+
+    similar = client.get(similar_url(catalogue["red"].pk))
+
+    assert similar.status_code == 200
+    assert similar["Cache-Control"] == "private, no-store"
+    assert "ETag" not in similar
+    assert client.get(SEARCH_URL, {"q": "lipstick"})["Cache-Control"] == "private, no-store"
+
+
+# ------------------------------------------------------------------------- categories
+
+
+def test_categories_are_a_tree_with_active_product_counts(client, catalogue):
+    Category.objects.create(name="Matte", slug="matte", parent=catalogue["lipstick"])
+    Category.objects.create(name="Tools", slug="tools")
+    response = client.get(categories_url())
+
+    assert response.status_code == 200
+    roots = response.json()
+    assert [c["name"] for c in roots] == ["Beauty", "Hair", "Tools"]
+    beauty = roots[0]
+    assert beauty["path"] == "Beauty" and beauty["slug"] == "beauty"
+    # RED-1 and MATTE-1 are in Lipstick; the inactive GONE-1 is not counted.
+    assert beauty["product_count"] == 2
+    (lipstick,) = beauty["children"]
+    assert (lipstick["name"], lipstick["product_count"]) == ("Lipstick", 2)
+    assert [(c["name"], c["product_count"], c["children"]) for c in lipstick["children"]] == [
+        ("Matte", 0, [])
+    ]
+    assert (roots[1]["product_count"], roots[2]["product_count"]) == (1, 0)
+
+
+def test_categories_take_two_queries_and_are_cacheable(
+    client, catalogue, django_assert_num_queries
+):
+    with django_assert_num_queries(2):  # the categories, the counts
+        first = client.get(categories_url())
+
+    assert first["Cache-Control"] == "public, max-age=60"
+    assert client.get(categories_url(), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    ProductFactory(category=catalogue["hair"])
+    assert client.get(categories_url(), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+# ------------------------------------------------- recommendations: category, exclude
+
+
+class ExcludeRecordingPersonalizer(FakePersonalizer):
+    """The fake personalizer, recording the exclude it was given and honouring it."""
+
+    def recommend(self, *, shopper, limit, exclude=()):
+        FakePersonalizer.calls.append(("recommend", shopper, limit, tuple(exclude)))
+        return [
+            ScoredItem(product_id=pid, score=1.0 / (n + 1), reason=f"because {n}")
+            for n, pid in enumerate(FakePersonalizer.answer)
+            if pid not in exclude
+        ][:limit]
+
+
+@pytest.fixture
+def recording_personalizer(settings, fake_personalizer):
+    settings.SHOP_PERSONALIZER = f"{__name__}.ExcludeRecordingPersonalizer"
+    return fake_personalizer
+
+
+def test_recommendations_exclude_products(client, catalogue, recording_personalizer):
+    red, matte, shampoo = catalogue["red"], catalogue["matte"], catalogue["shampoo"]
+    recording_personalizer.answer = [red.pk, matte.pk, shampoo.pk]
+
+    response = client.get(RECOMMENDATIONS_URL, {"exclude": f"{red.pk},{shampoo.pk}"})
+
+    assert response.status_code == 200
+    assert [p["sku"] for p in response.json()] == ["MATTE-1"]
+    assert set(recording_personalizer.calls[-1][3]) == {red.pk, shampoo.pk}
+
+
+def test_recommendations_exclude_even_if_the_personalizer_ignores_it(
+    client, catalogue, fake_personalizer
+):
+    fake_personalizer.answer = [catalogue["red"].pk, catalogue["matte"].pk]
+
+    response = client.get(RECOMMENDATIONS_URL, {"exclude": catalogue["red"].pk})
+
+    assert [p["sku"] for p in response.json()] == ["MATTE-1"]
+
+
+def test_recommendations_in_a_category_overfetch_and_keep_the_personal_order(
+    client, catalogue, recording_personalizer
+):
+    red, matte, shampoo = catalogue["red"], catalogue["matte"], catalogue["shampoo"]
+    recording_personalizer.answer = [shampoo.pk, matte.pk, red.pk]
+
+    response = client.get(RECOMMENDATIONS_URL, {"category": catalogue["beauty"].pk, "limit": 2})
+
+    assert response.status_code == 200
+    body = response.json()
+    # Beauty includes Lipstick; the shampoo (Hair) is left out, the order is kept.
+    assert [(p["sku"], p["reason"]) for p in body] == [
+        ("MATTE-1", "because 1"),
+        ("RED-1", "because 2"),
+    ]
+    assert recording_personalizer.calls[-1][2] == 10  # five times the limit
+
+
+def test_recommendations_in_a_category_fill_up_with_its_popular_products(
+    client, catalogue, recording_personalizer
+):
+    catalogue["matte"].popularity = 7
+    catalogue["matte"].save()
+    recording_personalizer.answer = [catalogue["shampoo"].pk, catalogue["red"].pk]
+
+    body = client.get(RECOMMENDATIONS_URL, {"category": catalogue["lipstick"].pk}).json()
+
+    assert [(p["sku"], p["reason"]) for p in body] == [
+        ("RED-1", "because 1"),
+        ("MATTE-1", "Popular in Lipstick"),
+    ]
+    excluded = client.get(
+        RECOMMENDATIONS_URL,
+        {"category": catalogue["lipstick"].pk, "exclude": catalogue["matte"].pk},
+    ).json()
+    assert [p["sku"] for p in excluded] == ["RED-1"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"category": "999999"}, "category"),
+        ({"category": "lipstick"}, "category"),
+        ({"exclude": "x"}, "exclude"),
+        ({"exclude": ",".join(str(n) for n in range(1, 60))}, "exclude"),
+    ],
+)
+def test_recommendations_bad_category_or_exclude_is_400(client, catalogue, params, field):
+    response = client.get(RECOMMENDATIONS_URL, params)
+
+    assert response.status_code == 400
+    assert set(response.json()["details"]) == {field}
