@@ -175,8 +175,10 @@ def search_click_through_by_position(
     searches per (capped) list length, and the counts are summed from the longest down.
     """
     by_length = dict(
-        searches.annotate(shown=Least(_ShownCount(), MAX_POSITION))
-        .filter(shown__gt=0)
+        # Filtered before capping: Postgres' LEAST ignores NULL (a search without a list).
+        searches.annotate(shown_count=_ShownCount())
+        .filter(shown_count__gt=0)
+        .annotate(shown=Least("shown_count", MAX_POSITION))
         .values("shown")
         .annotate(n=Count("pk"))
         .values_list("shown", "n")
