@@ -114,4 +114,8 @@ def figures(phase: Phase) -> dict:
     report = summary(phase.latencies, phase.errors, phase.seconds)
     n = max(report["requests"], 1)
     report["cpu_ms_per_request"] = {k: round(v * 1000 / n, 2) for k, v in phase.cpu.items()}
+    if "web" in phase.cpu and phase.seconds:
+        # The web server's CPU time over the wall time: near 1 per worker when the
+        # clients keep it busy; well under 1 when they (or I/O waits) hold it back.
+        report["web_busy"] = round(phase.cpu["web"] / phase.seconds, 2)
     return report

@@ -24,13 +24,17 @@ Every phase runs once per round (``--rounds``), in that order, every other round
 GET kinds in the opposite order: each kind sees the machine as its neighbours do, and
 none always follows another. Before the first round every search query is asked once
 (their matches are cached per query, for all shoppers) and every kind is warmed up
-(the worker loads the model). With one sync worker, N clients keep it busy and each
-request waits behind up to N - 1 others: p99 is N service times at worst, so the
-default is the 2 clients that keep one worker busy. Shoppers' tokens are minted in the
-benchmark (simplejwt's ``AccessToken.for_user``), valid for the whole run.
+(the worker loads the model). One sync worker serves one request at a time: with N
+clients each request waits behind up to N - 1 others (p99 is up to N service times),
+and with too few the worker idles while the clients prepare their next requests. The
+default, 2, is the fewest that keep one worker busy when a client needs less time per
+request than the server; each kind's ``web_busy`` (the server's CPU seconds per wall
+second) says whether they did (near 1 when the worker never waited on clients or I/O).
+Shoppers' tokens are minted in the benchmark (simplejwt's ``AccessToken.for_user``),
+valid for the whole run.
 
 Writes {"bare": {"rps", "p50_ms", "p95_ms", "p99_ms", "errors", "requests",
-"cpu_ms_per_request"}, "recommendations": {...}, "search": {...},
+"cpu_ms_per_request", "web_busy"}, "recommendations": {...}, "search": {...},
 "storefront_search": {...}, "ingest": {"events_per_second", "errors", "events", ...},
 "ratios": {...}, "targets": {...}, ...}: figures pooled over the rounds; each ratio is
 the median of its per-round ratios. Ingest's ``errors`` counts events not stored
@@ -209,7 +213,7 @@ def print_report(report: dict) -> None:
             rate = f"{m['rps']:7.1f} req/s"
         print(
             f"{kind:18s} {rate}  p50 {m['p50_ms']} ms  p99 {m['p99_ms']} ms  errors {m['errors']}"
-            f"  CPU ms/request {m['cpu_ms_per_request']}"
+            f"  web busy {m.get('web_busy')}  CPU ms/request {m['cpu_ms_per_request']}"
         )
     for name, check in report["targets"].items():
         bound = f">= {check['min']}" if "min" in check else f"<= {check['max']}"

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from bench._api_traffic import BARE_PATH, ingest_read
 from bench._api_urls import BARE_BODY
-from bench._load import Phase, drive, read_ok
+from bench._load import Phase, drive, figures, read_ok
 from bench.api_load import QUICK, parse_args, target_checks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,3 +165,11 @@ def test_phases_add_up_over_rounds():
     total.add(Phase(latencies=[2.0], errors=0, seconds=1.0, units=4, cpu={"web": 0.25}))
     assert (total.latencies, total.errors, total.seconds, total.units) == ([1.0, 2.0], 1, 3.0, 7)
     assert total.cpu == {"web": 0.75}
+
+
+def test_figures_say_how_busy_the_web_server_was():
+    phase = Phase(latencies=[1.0, 2.0, 3.0, 4.0], seconds=2.0, units=4, cpu={"web": 1.5})
+    report = figures(phase)
+    assert report["web_busy"] == 0.75
+    assert report["cpu_ms_per_request"] == {"web": 375.0}
+    assert report["rps"] == 2.0
