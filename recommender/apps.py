@@ -7,4 +7,8 @@ class RecommenderConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from recommender import receivers  # noqa: F401  (connects to the shop's signals)
+        # Connects to the shop's signals; adds the shopper's cached top-K to their export
+        # and deletion.
+        from recommender import privacy, receivers  # noqa: F401
+
+        privacy.register()

@@ -7,4 +7,6 @@ class ShopConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from shop import receivers  # noqa: F401  (cache invalidation on saves)
+        # Cache invalidation on saves; a storefront login joins the anonymous session's
+        # events to the shopper.
+        from shop import accounts, receivers  # noqa: F401

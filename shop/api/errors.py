@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import BadRequest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from shop.shoppers import InvalidDeviceId
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, InvalidDeviceId):
+        exc = exceptions.ValidationError({exc.field: [exc.reason]})
+    elif isinstance(exc, BadRequest):
+        exc = exceptions.ValidationError({"(request)": [str(exc) or "Bad request."]})
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

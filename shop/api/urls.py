@@ -23,6 +23,7 @@ urlpatterns = (
         path("recommendations/", catalogue.RecommendationsView.as_view(), name="recommendations"),
         path("events/", events.EventBatchView.as_view(), name="events"),
     ]
+    + catalogue.urlpatterns
     + auth.urlpatterns
     + me.urlpatterns
     + staff.urlpatterns

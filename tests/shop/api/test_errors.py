@@ -74,3 +74,10 @@ def test_pages_outside_the_api_keep_html_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_a_malformed_device_id_is_a_400_on_any_endpoint(client):
+    response = client.get(RECOMMENDATIONS_URL, HTTP_X_DEVICE_ID="bad")
+    body = assert_error_shape(response, 400, "invalid")
+    assert list(body["details"]) == ["X-Device-Id"]
