@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bench._load import MakeRequest, Phase, ReadResponse, drive, read_ok
@@ -18,6 +20,9 @@ SEARCH_PAGE_SIZE = 24
 INGEST_TYPES = ["view"] * 8 + ["click", "add_to_cart"]
 GET_KINDS = ("bare", "recommendations", "search", "storefront_search")
 KINDS = (*GET_KINDS, "ingest")
+SEARCH_KINDS = ("search", "storefront_search")
+# What templates/shop/search.html says above a personalized order.
+STOREFRONT_PERSONALIZED = b"ordered for you"
 
 
 def search_queries() -> list[str]:
@@ -136,6 +141,17 @@ def ingest_read(batch_size: int) -> ReadResponse:
     return read
 
 
+def personalized(kind: str, body: bytes) -> bool:
+    """Whether a search answer is ordered for its shopper: the API says so in its JSON,
+    the storefront's page in its text."""
+    if kind == "search":
+        try:
+            return json.loads(body).get("personalized") is True
+        except (ValueError, AttributeError):
+            return False
+    return STOREFRONT_PERSONALIZED in body
+
+
 @dataclass
 class Traffic:
     """What the clients send: the GET kinds as the timed shoppers (``readers``), event
@@ -148,6 +164,10 @@ class Traffic:
     skus: list[str]
     clients: int
     batch_size: int
+    # Search answers ordered for their shopper, per kind (both kinds must be, or they
+    # would not compare like with like).
+    personalized: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def phase(self, kind: str, seed: int, n: int, label: str) -> Phase:
         """``n`` requests (or batches) per client of ``kind``."""
@@ -158,7 +178,7 @@ class Traffic:
             read = ingest_read(self.batch_size)
         else:
             make = get_requests(self.base, self.reader_tokens, self.reader_cookies)[kind]
-            read = read_ok
+            read = self._counting(kind) if kind in SEARCH_KINDS else read_ok
         return drive(make, read, clients=self.clients, requests=n, seed=seed)
 
     def warm_up(self) -> None:
@@ -171,3 +191,16 @@ class Traffic:
             warm.add(self.phase(kind, 99, 2 if kind == "ingest" else 10, "warm"))
         if warm.errors:
             raise SystemExit(f"{warm.errors} errors while warming up")
+        unordered = [kind for kind in SEARCH_KINDS if not self.personalized[kind]]
+        if unordered:
+            raise SystemExit(f"no personalized answer while warming up: {unordered}")
+        self.personalized.clear()
+
+    def _counting(self, kind: str) -> ReadResponse:
+        def read(status: int, body: bytes) -> tuple[int, int]:
+            if status == 200 and personalized(kind, body):
+                with self.lock:
+                    self.personalized[kind] += 1
+            return read_ok(status, body)
+
+        return read

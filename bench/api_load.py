@@ -30,6 +30,8 @@ and with too few the worker idles while the clients prepare their next requests.
 default, 2, is the fewest that keep one worker busy when a client needs less time per
 request than the server; each kind's ``web_busy`` (the server's CPU seconds per wall
 second) says whether they did (near 1 when the worker never waited on clients or I/O).
+Both searches report ``personalized_share``, the share of answers in the shopper's
+personalized order (the run stops if either kind has none while warming up).
 Shoppers' tokens are minted in the benchmark (simplejwt's ``AccessToken.for_user``),
 valid for the whole run.
 
@@ -60,7 +62,7 @@ from functools import partial
 from pathlib import Path
 
 from bench import _django
-from bench._api_traffic import BARE_PATH, GET_KINDS, KINDS, Traffic
+from bench._api_traffic import BARE_PATH, GET_KINDS, KINDS, SEARCH_KINDS, Traffic
 from bench._common import command_line, report_write, synthetic_shop_parser
 from bench._load import (
     Phase,
@@ -214,6 +216,7 @@ def print_report(report: dict) -> None:
         print(
             f"{kind:18s} {rate}  p50 {m['p50_ms']} ms  p99 {m['p99_ms']} ms  errors {m['errors']}"
             f"  web busy {m.get('web_busy')}  CPU ms/request {m['cpu_ms_per_request']}"
+            + (f"  personalized {m['personalized_share']}" if "personalized_share" in m else "")
         )
     for name, check in report["targets"].items():
         bound = f">= {check['min']}" if "min" in check else f"<= {check['max']}"
@@ -262,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     report = figures_report(totals, per_round, args.batch_size)
+    for kind in SEARCH_KINDS:
+        served = max(report[kind]["requests"], 1)
+        report[kind]["personalized_share"] = round(traffic.personalized[kind] / served, 3)
     report.update(
         {
             "database": vendor,

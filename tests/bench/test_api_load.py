@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
-from bench._api_traffic import BARE_PATH, ingest_read
+from bench._api_traffic import BARE_PATH, ingest_read, personalized
 from bench._api_urls import BARE_BODY
 from bench._load import Phase, drive, figures, read_ok
 from bench.api_load import QUICK, parse_args, target_checks
@@ -43,6 +43,8 @@ def test_the_quick_run_writes_every_figure_of_the_contract_without_errors(tmp_pa
         assert report[kind]["errors"] == 0, kind
         assert report[kind]["requests"] == requests, kind
         assert report[kind]["rps"] > 0, kind
+    for kind in ("search", "storefront_search"):  # both ordered for their shoppers
+        assert report[kind]["personalized_share"] > 0, kind
     ingest = report["ingest"]
     assert {"events_per_second", "errors"} <= set(ingest)
     assert ingest["errors"] == 0
@@ -173,3 +175,12 @@ def test_figures_say_how_busy_the_web_server_was():
     assert report["web_busy"] == 0.75
     assert report["cpu_ms_per_request"] == {"web": 375.0}
     assert report["rps"] == 2.0
+
+
+def test_a_search_answer_counts_as_personalized_only_when_it_says_so():
+    assert personalized("search", b'{"personalized": true, "results": []}')
+    assert not personalized("search", b'{"personalized": false}')
+    assert not personalized("search", b"<html>")
+    page = "<p>3 results for “drill” · ordered for you</p>".encode()
+    assert personalized("storefront_search", page)
+    assert not personalized("storefront_search", b"<p>3 results</p>")
