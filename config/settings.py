@@ -215,6 +215,11 @@ REST_FRAMEWORK = {
         "shop.api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # The API reads JSON bodies only (anything else is a 415): a form body cannot turn a
+    # missing boolean into False, as DRF's form parsing does.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # An Accept header no renderer satisfies gets JSON rather than a 406.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "shop.api.renderers.JSONFallbackNegotiation",
     # One error shape for every 4xx/5xx: {"code", "message", "details"} (shop/api/errors.py).
     "EXCEPTION_HANDLER": "shop.api.errors.exception_handler",
     "PAGE_SIZE": 20,
@@ -257,6 +262,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shop.api.schema.add_common_errors",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
 }
 

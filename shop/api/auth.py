@@ -161,7 +161,7 @@ DEVICE_PARAMETER = OpenApiParameter(
     DEVICE_HEADER,
     OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
-    pattern=f"^{DEVICE_ID_PATTERN}$",
+    pattern=f"^({DEVICE_ID_PATTERN})?$",  # empty: no device
     description=f"The app's device id ({DEVICE_ID_RULE}) for shoppers not signed in: "
     "their events and personalization follow it, and signing in with it joins the "
     "device's history to the account. Browsers do not send it.",

@@ -136,7 +136,7 @@ def _is_id_sized_number(raw: str) -> bool:
 
 def int_param(request: Request, name: str, *, default: int, minimum: int, maximum: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not (_is_id_sized_number(raw) and minimum <= int(raw) <= maximum):
         raise bad_request(name, f"must be a whole number from {minimum} to {maximum}")

@@ -63,7 +63,8 @@ def id_list_parameter(name: str, description: str) -> OpenApiParameter:
     """An ``id_list_param``: ids comma-separated or repeated (``?brand=1,2&brand=3``)."""
     return OpenApiParameter(
         name,
-        {"type": "string", "pattern": r"^[0-9]{1,10}(,[0-9]{1,10})*$"},
+        # Empty parts are skipped (``?brand=`` filters nothing), as id_list_param does.
+        {"type": "string", "pattern": r"^(,*[0-9]{1,10})*,*$"},
         description=f"{description} Ids comma-separated or repeated, at most 50.",
     )
 

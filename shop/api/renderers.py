@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import orjson
 from rest_framework import renderers
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = (
@@ -42,3 +44,18 @@ class JSONRenderer(renderers.JSONRenderer):
             return json_bytes(data)
         except (orjson.JSONEncodeError, TypeError):
             return super().render(data, accepted_media_type, renderer_context)
+
+
+class JSONFallbackNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, except that an Accept header no renderer satisfies (or one that
+    does not parse) gets JSON instead of a 406: the API speaks JSON, and RFC 9110 lets a
+    server ignore Accept rather than refuse. A generated or sloppy client still gets an
+    answer it can read, and no endpoint needs to document a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+                raise  # an explicit ?format= naming no renderer stays an error
+            return renderers[0], renderers[0].media_type

@@ -87,6 +87,9 @@ class SearchView(PrivateResponse, ApiView):
         gets ``did_you_mean``; when that spelling has results they are shown, with
         ``corrected_query`` set. Page 1 of a non-empty query records a ``search`` event,
         as the storefront does. Personalized: ``Cache-Control: private, no-store``."""
+        # The storefront clamps a page size past the largest to it; the API refuses it,
+        # as its schema says.
+        int_param(request, "page_size", default=1, minimum=1, maximum=MAX_PAGE_SIZE)
         try:
             logged = search_and_log(request=request, source=APP_SOURCE)
         except SearchInputError as error:

@@ -366,11 +366,23 @@ class MyEventSerializer(serializers.ModelSerializer):
 # ------------------------------------------------------------------- the shopper (me/*)
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text, as
+    the schema's ``type: string`` promises."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MeSerializer(serializers.ModelSerializer):
     """The signed-in shopper's account. PATCH may change ``email``, ``first_name`` and
     ``last_name``; the other fields are read-only."""
 
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=150)
     personalization_enabled = serializers.SerializerMethodField(
         help_text="False when the shopper opted out: search and recommendations then use "
         "the non-personalized order (POST me/personalization/ changes it)."

@@ -62,3 +62,17 @@ def test_what_orjson_cannot_encode_is_rendered_by_drf():
 def test_exponent_floats_are_the_same_numbers():
     data = {"score": 1e-7, "big": 1e22}
     assert json.loads(JSONRenderer().render(data)) == json.loads(DRFJSONRenderer().render(data))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["image/png", ";d 'JY", "text/csv; q=1"])
+def test_an_unsatisfiable_accept_header_gets_json(client, accept):
+    response = client.get("/api/v1/products/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_an_explicit_unknown_format_is_still_refused(client):
+    response = client.get("/api/v1/products/", {"format": "xml"})
+    assert response.status_code == 404
