@@ -53,6 +53,8 @@ def _recommended_item(recommendation: Recommendation, titles: dict[int, str]) ->
 
 class RecommenderPersonalizer(Personalizer):
     name = "recommender"
+    # Re-scored shoppers and model activations send shop.signals.personalization_changed.
+    recommendations_cacheable = True
 
     def __init__(self) -> None:
         self.default = DefaultPersonalizer()

@@ -18,7 +18,7 @@ from recommender.serving.shoppers import shopper_state_forget
 from recommender.signals import model_activated
 from recommender.tasks import REFRESH_DEBOUNCE_SECONDS, refresh_recommendations, refresh_user
 from shop.caching import cache_delete_many
-from shop.signals import events_recorded
+from shop.signals import events_recorded, personalization_changed
 
 logger = logging.getLogger(__name__)
 
@@ -56,5 +56,7 @@ def forget_deleted_shopper(sender, instance, **kwargs) -> None:
 
 @receiver(model_activated, dispatch_uid="recommender.refresh_on_activation")
 def refresh_on_activation(sender, version_id: int, **kwargs) -> None:
-    """Every shopper's cached top-K is re-scored with the newly active model."""
+    """Every shopper's cached top-K is re-scored with the newly active model; the shop's
+    kept recommendation pages are dropped at once (the model answers online meanwhile)."""
+    personalization_changed.send(sender=sender, everyone=True)
     refresh_recommendations.delay()

@@ -136,6 +136,10 @@ class Personalizer(ABC):
     """Interface (the module docstring describes it). Every method must be total."""
 
     name = "base"
+    # True when the shop may keep a shopper's recommendations for a short while: the
+    # answer depends only on the catalogue and the shopper's own events, or the plugin
+    # sends ``shop.signals.personalization_changed`` when it changes otherwise.
+    recommendations_cacheable = False
 
     @abstractmethod
     def rank_search_columns(
@@ -174,6 +178,7 @@ class DefaultPersonalizer(Personalizer):
     """Non-personalized answers from the shop's own data."""
 
     name = "default"
+    recommendations_cacheable = True  # popularity and the shopper's own purchases
 
     def rank_search_columns(self, *, shopper, query, candidates):
         top = math.log1p(max(candidates.popularity, default=0) or 1)
@@ -234,6 +239,8 @@ class SafePersonalizer(Personalizer):
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name if primary else fallback.name
+        chosen = primary if primary is not None else fallback
+        self.recommendations_cacheable = chosen.recommendations_cacheable
 
     def _call(self, method: str, **kwargs):
         if self.primary is not None:

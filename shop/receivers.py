@@ -1,4 +1,5 @@
-"""Keeps the shop's caches honest: a saved or deleted row drops what was cached from it."""
+"""Keeps the shop's caches honest: a saved or deleted row drops what was cached from it,
+and so do a shopper's new events and a personalizer's re-scoring."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from shop.models import Brand, Category, Product, SearchRule, ShopperProfile
+from shop.recommendations import recommendations_pages_forget
 from shop.search.cache import search_cache_invalidate
 from shop.shoppers import shopper_opt_out_forget
+from shop.signals import events_recorded, personalization_changed
 
 
 @receiver(post_save, sender=Product, dispatch_uid="shop.search_cache.product_saved")
@@ -31,3 +34,17 @@ def catalogue_changed(sender, **kwargs) -> None:
 @receiver(post_delete, sender=ShopperProfile, dispatch_uid="shop.opt_out.deleted")
 def shopper_profile_changed(sender, instance, **kwargs) -> None:
     shopper_opt_out_forget(user_id=instance.user_id)
+    recommendations_pages_forget(user_ids=[instance.user_id])
+
+
+@receiver(events_recorded, dispatch_uid="shop.recs_pages.events")
+def shopper_events_recorded(sender, user_ids=(), session_ids=(), **kwargs) -> None:
+    """New events: what was bought drops out, and the personalizer may answer anew."""
+    recommendations_pages_forget(user_ids=user_ids, session_ids=session_ids)
+
+
+@receiver(personalization_changed, dispatch_uid="shop.recs_pages.personalization")
+def shopper_personalization_changed(
+    sender, user_ids=(), session_ids=(), everyone=False, **kwargs
+) -> None:
+    recommendations_pages_forget(user_ids=user_ids, session_ids=session_ids, everyone=everyone)

@@ -7,19 +7,32 @@ categories, and when that leaves fewer than asked for, fill up with the categori
 popular active products (reason "Popular in <category>"). A shopper whose personal
 favourites lie elsewhere therefore gets popular products of the category rather than
 personal ones: the answer's reasons say which is which.
+
+The rendered answers are kept per shopper (``recommendations_page_get`` / ``_store``) when
+the personalizer allows it (``recommendations_cacheable``): a shopper who opens the app
+again is answered with one cache read. A kept page is dropped when the shopper records
+events, changes their opt-out, or the personalizer re-scores them
+(``shop.signals.personalization_changed``, shop.receivers); the catalogue's generation
+(shop.search.cache) and a lifetime of ``PAGE_CACHE_SECONDS`` bound the rest (bulk
+updates that send no signal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
+from shop.caching import cache_delete_many, cache_get, cache_set
 from shop.models import Product
 from shop.personalization import ScoredItem, get_personalizer
+from shop.search.cache import search_cache_invalidate, search_generation
 from shop.selectors import shopper_purchased_product_ids
 from shop.shoppers import Shopper
 
 CATEGORY_OVERFETCH = 5
 MAX_ASKED = 250
+PAGE_CACHE_SECONDS = 60
+# The differently parametrized pages kept per shopper (limit, category, excluded ids).
+PAGES_PER_SHOPPER = 8
 
 
 def recommendations_for_shopper(
@@ -81,3 +94,54 @@ def _popular_in_categories(
         )
         for product in products
     ]
+
+
+# ---------------------------------------------------------------------- kept pages
+
+
+def _pages_key(*, user_id: int | None, session_id: str) -> str:
+    if user_id is not None:
+        return f"shop:recs-pages:u{user_id}"
+    # An anonymous session or device; without either, everybody gets the same answer.
+    return f"shop:recs-pages:s{session_id}"
+
+
+def recommendations_page_get(*, shopper: Shopper, signature: str) -> bytes | None:
+    """The page kept for this shopper and these parameters (``signature``), if it is of
+    the current catalogue generation; None when nothing is kept or caching is off."""
+    if not get_personalizer().recommendations_cacheable:
+        return None
+    entry = cache_get(_pages_key(user_id=shopper.user_id, session_id=shopper.session_id))
+    if not entry or entry[0] != search_generation():
+        return None
+    return entry[1].get(signature)
+
+
+def recommendations_page_store(*, shopper: Shopper, signature: str, body: bytes) -> None:
+    """Keep a rendered page (the shopper's other kept pages stay, up to
+    PAGES_PER_SHOPPER, the oldest dropped first)."""
+    if not get_personalizer().recommendations_cacheable:
+        return
+    key = _pages_key(user_id=shopper.user_id, session_id=shopper.session_id)
+    generation = search_generation()
+    entry = cache_get(key)
+    pages = dict(entry[1]) if entry and entry[0] == generation else {}
+    pages.pop(signature, None)
+    pages[signature] = body
+    while len(pages) > PAGES_PER_SHOPPER:
+        pages.pop(next(iter(pages)))
+    cache_set(key, (generation, pages), PAGE_CACHE_SECONDS)
+
+
+def recommendations_pages_forget(
+    *, user_ids: Iterable[int] = (), session_ids: Iterable[str] = (), everyone: bool = False
+) -> None:
+    """Drop the kept pages of these shoppers, or of everybody (a new catalogue
+    generation: another model answers)."""
+    if everyone:
+        search_cache_invalidate()
+        return
+    keys = [_pages_key(user_id=uid, session_id="") for uid in user_ids]
+    keys += [_pages_key(user_id=None, session_id=sid) for sid in session_ids if sid]
+    if keys:
+        cache_delete_many(keys)

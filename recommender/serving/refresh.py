@@ -17,6 +17,7 @@ from recommender.serving.model import LoadedModel, active_model
 from recommender.serving.recommendations import recs_cache_key, score_histories
 from recommender.serving.shoppers import shopper_state_forget, shopper_vectors
 from shop.models import Event
+from shop.signals import personalization_changed
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ def user_recommendations_store(
         },
         RECS_CACHE_SECONDS,
     )
+    # The shop's kept recommendation pages of these shoppers are out of date.
+    personalization_changed.send(sender=UserRecommendation, user_ids=list(rows))
     return len(rows)
 
 

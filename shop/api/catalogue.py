@@ -7,6 +7,7 @@ and ``Cache-Control: public, max-age=60`` and answer 304 to a matching If-None-M
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -31,6 +32,7 @@ from shop.api.examples import (
     PRODUCT_LIST_EXAMPLE,
     SCORED_LIST_EXAMPLE,
 )
+from shop.api.renderers import json_bytes
 from shop.api.serializers import (
     CategoryNodeSerializer,
     ErrorSerializer,
@@ -39,7 +41,11 @@ from shop.api.serializers import (
 )
 from shop.models import Brand, Category, Product
 from shop.personalization import ScoredItem, get_personalizer
-from shop.recommendations import recommendations_for_shopper
+from shop.recommendations import (
+    recommendations_for_shopper,
+    recommendations_page_get,
+    recommendations_page_store,
+)
 from shop.search.params import MAX_PAGE_SIZE
 from shop.selectors import category_tree_with_counts, products_in_order
 from shop.shoppers import shopper_from_request
@@ -285,15 +291,39 @@ class RecommendationsView(PrivateResponse, ApiView):
         most 250) and those in the categories are kept; when fewer than ``limit`` are,
         the categories' most popular products fill the list (reason "Popular in ...").
         ``exclude``: never these products. Personalized: ``Cache-Control: private,
-        no-store``."""
+        no-store``. The rendered answer is kept for the shopper for up to a minute and
+        dropped as soon as their events, their opt-out, their re-scoring or the
+        catalogue change (shop.recommendations)."""
         limit = _limit(request)
         category_ids = _category_filter(request)
         exclude = id_list_param(request, "exclude")
         shopper = shopper_from_request(request)
+        # The rendered page is kept per shopper (shop.recommendations); the signature
+        # holds everything else the page depends on, the host of its URLs included.
+        kept = request.accepted_renderer.format == "json"
+        signature = "|".join(
+            (
+                request.get_host(),
+                str(limit),
+                ",".join(map(str, sorted(category_ids))),
+                ",".join(map(str, exclude)),
+                "p" if shopper.personalize else "n",
+            )
+        )
+        if kept:
+            body = recommendations_page_get(shopper=shopper, signature=signature)
+            if body is not None:
+                return HttpResponse(body, content_type="application/json")
         items = recommendations_for_shopper(
             shopper=shopper, limit=limit, exclude=exclude, category_ids=category_ids
         )
-        return _scored_response(request, scored_products(items)[:limit])
+        products = scored_products(items)[:limit]
+        data = ScoredProductSerializer(products, many=True, context={"request": request}).data
+        if not kept:
+            return Response(data)
+        body = json_bytes(data)
+        recommendations_page_store(shopper=shopper, signature=signature, body=body)
+        return HttpResponse(body, content_type="application/json")
 
 
 urlpatterns = [

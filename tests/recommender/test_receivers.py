@@ -13,6 +13,7 @@ from django.utils import timezone
 from recommender.models import UserRecommendation
 from recommender.serving.model import active_model
 from recommender.serving.recommendations import recs_cache_key
+from recommender.serving.refresh import user_recommendations_refresh_one
 from recommender.serving.shoppers import shopper_state, shopper_state_key
 from shop.models import Event
 
@@ -94,3 +95,25 @@ def test_the_export_and_deletion_include_the_cached_top_k(active_version, shop_d
     assert response.status_code == 200
     assert response.json()["deleted"]["recommendations"] == 1
     assert not UserRecommendation.objects.filter(user_id=user.pk).exists()
+
+
+def test_a_re_scored_shopper_is_answered_anew_through_the_api(active_version, shop_data, client):
+    """The refresh tells the shop (personalization_changed): the page it kept is dropped."""
+    user = shop_data[0]
+    call_command("refresh_recommendations")
+    client.force_login(user)
+    url = reverse("v1:recommendations")
+    first = [p["id"] for p in client.get(url).json()]
+    Event.objects.create(  # no signal: only the refresh can tell the shop
+        user=user,
+        product_id=first[0],
+        event_type="view",
+        client_event_id="quiet-1",
+        occurred_at=timezone.now(),
+    )
+    assert [p["id"] for p in client.get(url).json()] == first  # the kept page
+
+    user_recommendations_refresh_one(user_id=user.pk)
+
+    personal = [p["id"] for p in client.get(url).json() if p["reason"].startswith("Because")]
+    assert personal and first[0] not in personal  # now in the history
