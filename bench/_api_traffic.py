@@ -90,6 +90,21 @@ def every_query(base: str, token: str) -> MakeRequest:
     return make
 
 
+def first_asks(base: str, tokens: list[str], clients: int) -> MakeRequest:
+    """Each timed shopper's recommendations once: the first ask renders the page that
+    their later asks are answered from (shop.recommendations keeps it), as the search
+    warm-up asks every query once."""
+
+    def make(rng: random.Random, client: int, n: int) -> urllib.request.Request:
+        token = tokens[(n * clients + client) % len(tokens)]
+        return urllib.request.Request(
+            f"{base}/api/v1/recommendations/",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+
+    return make
+
+
 def ingest_request(
     base: str, tokens: list[str], skus: list[str], *, batch_size: int, label: str
 ) -> MakeRequest:
@@ -168,6 +183,8 @@ class Traffic:
     # would not compare like with like).
     personalized: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every timed shopper's first ask for recommendations (warm_up), reported apart.
+    first_ask: Phase = field(default_factory=Phase)
 
     def phase(self, kind: str, seed: int, n: int, label: str) -> Phase:
         """``n`` requests (or batches) per client of ``kind``."""
@@ -182,11 +199,20 @@ class Traffic:
         return drive(make, read, clients=self.clients, requests=n, seed=seed)
 
     def warm_up(self) -> None:
-        """Every search query once, then a few requests of every kind (the worker loads
-        the model and fills its caches on every path)."""
+        """Every search query once, every timed shopper's recommendations once, then a
+        few requests of every kind (the worker loads the model and fills its caches on
+        every path)."""
         queries = len(search_queries())
         make = every_query(self.base, self.reader_tokens[0])
         warm = drive(make, read_ok, clients=2, requests=queries // 2 + 1, seed=0)
+        self.first_ask = drive(
+            first_asks(self.base, self.reader_tokens, self.clients),
+            read_ok,
+            clients=self.clients,
+            requests=-(-len(self.reader_tokens) // self.clients),
+            seed=0,
+        )
+        warm.add(self.first_ask)
         for kind in KINDS:
             warm.add(self.phase(kind, 99, 2 if kind == "ingest" else 10, "warm"))
         if warm.errors:

@@ -13,13 +13,15 @@ the personalizer allows it (``recommendations_cacheable``): a shopper who opens 
 again is answered with one cache read. A kept page is dropped when the shopper records
 events, changes their opt-out, or the personalizer re-scores them
 (``shop.signals.personalization_changed``, shop.receivers); the catalogue's generation
-(shop.search.cache) and a lifetime of ``PAGE_CACHE_SECONDS`` bound the rest (bulk
+(shop.search.cache) and a lifetime of ``PAGE_CACHE_SECONDS`` (SEARCH_CACHE_SECONDS) bound the rest (bulk
 updates that send no signal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+
+from django.conf import settings
 
 from shop.caching import cache_delete_many, cache_get, cache_set
 from shop.models import Product
@@ -30,7 +32,9 @@ from shop.shoppers import Shopper
 
 CATEGORY_OVERFETCH = 5
 MAX_ASKED = 250
-PAGE_CACHE_SECONDS = 60
+# As long as search keeps a query's matches: the same bound on what bulk catalogue
+# updates, which send no signal, leave stale. Everything else drops a page at once.
+PAGE_CACHE_SECONDS = settings.SEARCH_CACHE_SECONDS
 # The differently parametrized pages kept per shopper (limit, category, excluded ids).
 PAGES_PER_SHOPPER = 8
 

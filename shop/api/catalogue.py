@@ -291,7 +291,7 @@ class RecommendationsView(PrivateResponse, ApiView):
         most 250) and those in the categories are kept; when fewer than ``limit`` are,
         the categories' most popular products fill the list (reason "Popular in ...").
         ``exclude``: never these products. Personalized: ``Cache-Control: private,
-        no-store``. The rendered answer is kept for the shopper for up to a minute and
+        no-store``. The rendered answer is kept for the shopper (up to SEARCH_CACHE_SECONDS) and
         dropped as soon as their events, their opt-out, their re-scoring or the
         catalogue change (shop.recommendations)."""
         limit = _limit(request)

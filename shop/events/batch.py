@@ -18,7 +18,11 @@ from django.utils import timezone
 
 from shop.events.attribution import EventCaller, event_id_scope, event_row_attribute
 from shop.events.notify import RecordedEvent, events_recorded_notify
-from shop.events.popularity import popularity_weights, product_popularity_add
+from shop.events.popularity import (
+    popularity_weights,
+    product_popularity_add,
+    product_popularity_add_later,
+)
 from shop.events.resolve import ProductIds, UserIds
 from shop.events.validation import FUTURE_TOLERANCE, EventRow, parse_event
 from shop.events.writer import EVENT_COLUMNS_ORDER, EventWriter
@@ -48,6 +52,7 @@ def events_ingest(
     on_refused: Refused,
     announce: bool,
     batch_size: int = BATCH_SIZE,
+    popularity_later: bool = False,
 ) -> IngestCounts:
     """Store each (place, event) once, in batches of ``batch_size``.
 
@@ -55,14 +60,17 @@ def events_ingest(
       event counts as a duplicate and changes nothing.
     - A row naming an unknown product, or an unknown shopper that ``users`` may not
       create, goes to ``on_refused`` with its place and is not stored.
-    - Each inserted event adds its weight to its product's popularity.
+    - Each inserted event adds its weight to its product's popularity: in the write's
+      transaction, or with ``popularity_later`` after the commit, on a worker.
     - With ``announce``, listeners of ``events_recorded`` hear of the new events after
       the commit.
 
     Outside a transaction on Postgres, batches are written by background threads while
     ``events`` is read (shop.events.writer.EventWriter), each batch committed on its own.
     """
-    ingest = _Ingest(users=users, on_refused=on_refused, announce=announce)
+    ingest = _Ingest(
+        users=users, on_refused=on_refused, announce=announce, popularity_later=popularity_later
+    )
     batch: list[tuple[Any, EventRow]] = []
     for place, event in events:
         if ingest.first_sight(event):
@@ -75,8 +83,11 @@ def events_ingest(
 
 
 class _Ingest:
-    def __init__(self, *, users: UserIds, on_refused: Refused, announce: bool) -> None:
+    def __init__(
+        self, *, users: UserIds, on_refused: Refused, announce: bool, popularity_later: bool
+    ) -> None:
         self.counts = IngestCounts()
+        self.popularity_later = popularity_later
         self.products = ProductIds()
         self.users = users
         self.on_refused = on_refused
@@ -105,7 +116,10 @@ class _Ingest:
 
     def close(self) -> IngestCounts:
         self.writer.close()
-        product_popularity_add(weights=self.weights)
+        if self.popularity_later:
+            product_popularity_add_later(weights=self.weights)
+        else:
+            product_popularity_add(weights=self.weights)
         if self.recorded:
             events_recorded_notify(events=self.recorded)
         return self.counts
@@ -182,6 +196,7 @@ def event_batch_record(
             users=UserIds(create=caller.privileged, known=known),
             on_refused=refused,
             announce=True,
+            popularity_later=True,  # the app waits for its events, not the counters
         )
     result.created, result.duplicates = counts.created, counts.duplicates
     result.errors.sort(key=lambda error: error.index)

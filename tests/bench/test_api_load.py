@@ -51,6 +51,9 @@ def test_the_quick_run_writes_every_figure_of_the_contract_without_errors(tmp_pa
     events = QUICK["clients"] * QUICK["batches"] * QUICK["batch_size"] * QUICK["rounds"]
     assert ingest["events"] == events
     assert ingest["events_per_second"] > 0
+    first = report["recommendations_first_ask"]
+    assert set(first) >= FIGURES and first["errors"] == 0
+    assert first["requests"] >= report["timed_shoppers"]
     assert report["ratios"]["recommendations_vs_bare_rps"] > 0
     assert report["ratios"]["search_vs_storefront_rps"] > 0
     assert set(report["targets"]) == {
