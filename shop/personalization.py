@@ -136,9 +136,10 @@ class Personalizer(ABC):
     """Interface (the module docstring describes it). Every method must be total."""
 
     name = "base"
-    # True when the shop may keep a shopper's recommendations for a short while: the
-    # answer depends only on the catalogue and the shopper's own events, or the plugin
-    # sends ``shop.signals.personalization_changed`` when it changes otherwise.
+    # True when the shop may keep a shopper's rendered recommendations: the answer
+    # depends only on the catalogue and the shopper's own events about products (not
+    # their searches), or the plugin sends ``shop.signals.personalization_changed``
+    # when it changes otherwise.
     recommendations_cacheable = False
 
     @abstractmethod

@@ -7,7 +7,14 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from shop.models import Brand, Category, Product, SearchRule, ShopperProfile
+from shop.models import (
+    PRODUCTLESS_EVENT_TYPES,
+    Brand,
+    Category,
+    Product,
+    SearchRule,
+    ShopperProfile,
+)
 from shop.recommendations import recommendations_pages_forget
 from shop.search.cache import search_cache_invalidate
 from shop.shoppers import shopper_opt_out_forget
@@ -38,9 +45,12 @@ def shopper_profile_changed(sender, instance, **kwargs) -> None:
 
 
 @receiver(events_recorded, dispatch_uid="shop.recs_pages.events")
-def shopper_events_recorded(sender, user_ids=(), session_ids=(), **kwargs) -> None:
-    """New events: what was bought drops out, and the personalizer may answer anew."""
-    recommendations_pages_forget(user_ids=user_ids, session_ids=session_ids)
+def shopper_events_recorded(sender, user_ids=(), session_ids=(), event_types=(), **kwargs) -> None:
+    """New events about products: what was bought drops out, and the personalizer may
+    answer anew. Searches alone change no recommendation (every search page records
+    one), so they keep the page."""
+    if set(event_types) - set(PRODUCTLESS_EVENT_TYPES):
+        recommendations_pages_forget(user_ids=user_ids, session_ids=session_ids)
 
 
 @receiver(personalization_changed, dispatch_uid="shop.recs_pages.personalization")

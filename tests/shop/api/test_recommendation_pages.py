@@ -62,6 +62,8 @@ def changing(fake_personalizer, catalogue, client, shopper):
 def test_the_shoppers_new_events_drop_their_page(changing, client, shopper):
     events_recorded.send(sender=None, user_ids={shopper.pk + 1000}, event_types={"view"})
     assert ids(client.get(RECOMMENDATIONS_URL)) != changing  # somebody else's: kept
+    events_recorded.send(sender=None, user_ids={shopper.pk}, event_types={"search"})
+    assert ids(client.get(RECOMMENDATIONS_URL)) != changing  # a search alone: kept
 
     events_recorded.send(sender=None, user_ids={shopper.pk}, event_types={"view"})
     assert ids(client.get(RECOMMENDATIONS_URL)) == changing
