@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -23,6 +23,7 @@ from shop.events.batch import event_batch_record
 DEFAULT_MY_EVENTS = 50
 MAX_MY_EVENTS = 200
 MAX_BATCH = 500
+ALL_STORED = {"created": 2, "duplicates": 0, "errors": []}
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
@@ -74,6 +75,42 @@ class EventBatchView(ApiView):
             400: OpenApiResponse(ErrorSerializer, description="Malformed body; nothing stored."),
             413: OpenApiResponse(ErrorSerializer, description="Body too large."),
         },
+        examples=[
+            OpenApiExample(
+                "A view and a purchase",
+                request_only=True,
+                value={
+                    "events": [
+                        {
+                            "event_id": "6f1c-0001",
+                            "type": "view",
+                            "sku": "RED-1",
+                            "occurred_at": "2026-11-30T09:15:02Z",
+                        },
+                        {
+                            "event_id": "6f1c-0002",
+                            "type": "purchase",
+                            "sku": "RED-1",
+                            "value": 1,
+                            "occurred_at": "2026-11-30T09:17:40Z",
+                        },
+                    ]
+                },
+            ),
+            OpenApiExample(
+                "All stored", response_only=True, status_codes=["200"], value=ALL_STORED
+            ),
+            OpenApiExample(
+                "One row refused",
+                response_only=True,
+                status_codes=["207"],
+                value={
+                    "created": 1,
+                    "duplicates": 0,
+                    "errors": [{"index": 1, "field": "sku", "reason": "unknown product 'NOPE-1'"}],
+                },
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         try:

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 from django.test import Client, override_settings
+from drf_spectacular.generators import SchemaGenerator
 
 from shop.api import base as api_base
 from tests.factories import UserFactory
@@ -108,3 +109,29 @@ def test_schema_endpoint_serves_the_v1_paths(client):
 
     assert response.status_code == 200
     assert "/api/v1/search/" in json.loads(response.content)["paths"]
+
+
+def test_every_operation_is_documented_with_examples_and_errors():
+    """A new endpoint without a description, an example of its body and of its answer,
+    or its error answers fails here."""
+    schema = SchemaGenerator(api_version="v1").get_schema(request=None, public=True)
+    missing = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            answers = [
+                content
+                for status, response in responses.items()
+                if status.startswith("2")
+                for content in response.get("content", {}).values()
+            ]
+            body = operation.get("requestBody", {}).get("content", {}).values()
+            if not operation.get("description"):
+                missing.append((method, path, "description"))
+            if answers and not any("examples" in content for content in answers):
+                missing.append((method, path, "answer example"))
+            if body and not any("examples" in content for content in body):
+                missing.append((method, path, "body example"))
+            if "429" not in responses or not any(status[0] == "4" for status in responses):
+                missing.append((method, path, "error answers"))
+    assert missing == []
