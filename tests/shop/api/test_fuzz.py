@@ -16,7 +16,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis import checks as st_checks
@@ -46,7 +48,20 @@ def tokens(db, catalogue):
 
 
 @pytest.fixture
-def api_schema(db, catalogue, settings):
+def keep_connections():
+    """As Django's test client does: a request must not close the database connection,
+    which holds the test's transaction (the WSGI app sends request_started and
+    request_finished, and close_old_connections closes a connection inside a
+    transaction; SQLite's in-memory test database ignores it, Postgres does not)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, keep_connections, catalogue, settings):
     """The live schema, loaded through the app, with a small shop behind it."""
     settings.API_THROTTLE_RATES = {scope: "100000/min" for scope in settings.API_THROTTLE_RATES}
     return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
