@@ -13,8 +13,9 @@ access token (15 minutes) and a refresh token (30 days); send
 `Authorization: Bearer <access>`. `POST /api/v1/auth/token/refresh/` rotates the refresh
 token; `POST /api/v1/auth/sign-out/` revokes it. The browser may use its session cookie
 instead (with `X-CSRFToken` on unsafe requests). Shoppers who have not signed in send
-`X-Device-Id` (8-57 letters, digits, `-` or `_`): their events and personalization follow
-it, and signing in with the same header joins the device's history to the account.
+`X-Device-Id` (8-57 letters, digits, `-` or `_`; use a random UUID, the only key to the
+device's anonymous history): their events and personalization follow it, and signing in
+with the same header joins the device's history to the account.
 
 **Errors.** Every 4xx and 5xx answers `{"code", "message", "details"}`: `code` is stable
 and machine-readable, `details` maps each field at fault to its reasons (`{}` when none).
