@@ -34,15 +34,13 @@ from shop.api.examples import (
     PERSONALIZATION_STATE_EXAMPLE,
     PRODUCT_LIST_EXAMPLE,
 )
-from shop.api.serializers import (
+from shop.api.me_serializers import (
     AccountDeletedSerializer,
     AccountDeleteSerializer,
-    ErrorSerializer,
     MeSerializer,
-    MyEventSerializer,
     PersonalizationSerializer,
-    ProductSerializer,
 )
+from shop.api.serializers import ErrorSerializer, MyEventSerializer, ProductSerializer
 from shop.privacy import (
     shopper_account_delete,
     shopper_data_export,
