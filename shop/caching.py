@@ -32,6 +32,13 @@ def cache_set(key: str, value: Any, timeout: float | None) -> None:
         logger.warning("Cache write failed for %s", key, exc_info=True)
 
 
+def cache_set_many(values: dict[str, Any], timeout: float | None) -> None:
+    try:
+        cache.set_many(values, timeout)
+    except Exception:
+        logger.warning("Cache write failed for %d keys", len(values), exc_info=True)
+
+
 def cache_add(key: str, value: Any, timeout: float | None) -> bool:
     try:
         return cache.add(key, value, timeout)

@@ -38,6 +38,7 @@ candidates it retrieved, each once.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 from abc import ABC, abstractmethod
@@ -244,10 +245,12 @@ class SafePersonalizer(Personalizer):
         self.recommendations_cacheable = chosen.recommendations_cacheable
 
     def _call(self, method: str, **kwargs):
+        _fell_back.set(False)
         if self.primary is not None:
             try:
                 return getattr(self.primary, method)(**kwargs)
             except Exception:
+                _fell_back.set(True)
                 logger.exception(
                     "Personalizer %s.%s failed; answering with the default",
                     type(self.primary).__name__,
@@ -282,6 +285,19 @@ class SafePersonalizer(Personalizer):
 
     def similar(self, *, product_id, shopper, limit):
         return self._call("similar", product_id=product_id, shopper=shopper, limit=limit)
+
+
+# Whether this context's last recommend/similar answer came from the fallback because
+# the configured personalizer failed (SafePersonalizer): such answers are not kept.
+_fell_back: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "personalizer_fell_back", default=False
+)
+
+
+def personalizer_fell_back() -> bool:
+    """True when the last recommend/similar call of this context (thread, request) was
+    answered by the default because the configured personalizer failed."""
+    return _fell_back.get()
 
 
 def _checked_columns(ranked: RankedSearch) -> tuple[list[int], list[float]]:

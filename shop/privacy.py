@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from shop.models import Event, ShopperProfile
 from shop.shoppers import shopper_opt_out_forget
@@ -154,9 +154,8 @@ def shopper_account_delete(*, user) -> dict[str, int]:
     """Delete the shopper's account and everything stored about them, in one
     transaction: every plugin section, their events, their profile, then the user
     (whatever else still references the user goes by the database's cascades). Their
-    refresh tokens are blacklisted first, so that none can be refreshed afterwards.
-    Returns how many rows of each section were removed (``refresh_tokens``: how many
-    were revoked), ``account`` last."""
+    issued refresh tokens are deleted too. Returns how many rows of each section were
+    removed, ``account`` last."""
     removed: dict[str, int] = {}
     user_id = user.pk
     with transaction.atomic():
@@ -164,19 +163,21 @@ def shopper_account_delete(*, user) -> dict[str, int]:
             removed[section.name] = int(section.delete(user))
         removed["events"] = Event.objects.filter(user_id=user_id).delete()[0]
         removed["profile"] = ShopperProfile.objects.filter(user_id=user_id).delete()[0]
-        removed["refresh_tokens"] = _refresh_tokens_revoke(user_id=user_id)
+        removed["refresh_tokens"] = _refresh_tokens_delete(user_id=user_id)
         user.delete()
         removed["account"] = 1
         transaction.on_commit(lambda: shopper_opt_out_forget(user_id=user_id), robust=True)
     return removed
 
 
-def _refresh_tokens_revoke(*, user_id: int) -> int:
-    """Blacklist the user's refresh tokens that are not yet (simplejwt's blacklist app)."""
-    tokens = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
-    revoked = [BlacklistedToken(token=token) for token in tokens]
-    BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
-    return len(revoked)
+def _refresh_tokens_delete(*, user_id: int) -> int:
+    """Delete the user's issued refresh tokens (simplejwt's outstanding tokens and their
+    blacklist entries): the stored JWTs name the user. None can be refreshed afterwards:
+    refreshing refuses a user who no longer exists."""
+    tokens = OutstandingToken.objects.filter(user_id=user_id)
+    count = tokens.count()
+    tokens.delete()
+    return count
 
 
 # ------------------------------------------------------------------ personalization

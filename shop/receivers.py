@@ -3,6 +3,7 @@ and so do a shopper's new events and a personalizer's re-scoring."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -42,6 +43,12 @@ def catalogue_changed(sender, **kwargs) -> None:
 def shopper_profile_changed(sender, instance, **kwargs) -> None:
     shopper_opt_out_forget(user_id=instance.user_id)
     recommendations_pages_forget(user_ids=[instance.user_id])
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="shop.recs_pages.user")
+def shopper_deleted(sender, instance, **kwargs) -> None:
+    """A deleted shopper's kept pages go with them (their reasons name their history)."""
+    recommendations_pages_forget(user_ids=[instance.pk])
 
 
 @receiver(events_recorded, dispatch_uid="shop.recs_pages.events")

@@ -19,13 +19,15 @@ updates that send no signal).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 
-from shop.caching import cache_delete_many, cache_get, cache_set
+from shop.caching import cache_get, cache_set, cache_set_many
 from shop.models import Product
-from shop.personalization import ScoredItem, get_personalizer
+from shop.personalization import ScoredItem, get_personalizer, personalizer_fell_back
 from shop.search.cache import search_cache_invalidate, search_generation
 from shop.selectors import shopper_purchased_product_ids
 from shop.shoppers import Shopper
@@ -101,6 +103,18 @@ def _popular_in_categories(
 
 
 # ---------------------------------------------------------------------- kept pages
+#
+# One cache entry per shopper: (catalogue generation, stamp, {signature: page}). Reading
+# a page also returns a ``PageLease``: what the entry was when the page was missed. A
+# page computed afterwards is stored only if the entry is still that one: a forget
+# (which writes an empty entry with a new stamp, rather than deleting) or a catalogue
+# change that lands while the page is computed is never overwritten with the old page.
+
+
+@dataclass(frozen=True)
+class PageLease:
+    generation: int
+    stamp: str | None  # None: no entry when the page was missed
 
 
 def _pages_key(*, user_id: int | None, session_id: str) -> str:
@@ -110,37 +124,49 @@ def _pages_key(*, user_id: int | None, session_id: str) -> str:
     return f"shop:recs-pages:s{session_id}"
 
 
-def recommendations_page_get(*, shopper: Shopper, signature: str) -> bytes | None:
-    """The page kept for this shopper and these parameters (``signature``), if it is of
-    the current catalogue generation; None when nothing is kept or caching is off."""
+def recommendations_page_get(
+    *, shopper: Shopper, signature: str
+) -> tuple[bytes | None, PageLease | None]:
+    """The page kept for this shopper and these parameters (``signature``) if it is of
+    the current catalogue generation, else None with the lease to store a new one
+    under; (None, None) when caching is off."""
     if not get_personalizer().recommendations_cacheable:
-        return None
+        return None, None
+    generation = search_generation()
     entry = cache_get(_pages_key(user_id=shopper.user_id, session_id=shopper.session_id))
-    if not entry or entry[0] != search_generation():
-        return None
-    return entry[1].get(signature)
+    if entry and entry[0] == generation and signature in entry[2]:
+        return entry[2][signature], None
+    return None, PageLease(generation, entry[1] if entry else None)
 
 
-def recommendations_page_store(*, shopper: Shopper, signature: str, body: bytes) -> None:
-    """Keep a rendered page (the shopper's other kept pages stay, up to
-    PAGES_PER_SHOPPER, the oldest dropped first)."""
-    if not get_personalizer().recommendations_cacheable:
+def recommendations_page_store(
+    *, shopper: Shopper, signature: str, body: bytes, lease: PageLease | None
+) -> None:
+    """Keep a rendered page, unless the shopper's entry changed since ``lease`` was
+    taken (forgotten, or of another catalogue generation) or the personalizer fell back
+    to the default (a passing failure is not kept). The shopper's other kept pages stay,
+    up to PAGES_PER_SHOPPER, the oldest dropped first."""
+    if lease is None or personalizer_fell_back():
         return
     key = _pages_key(user_id=shopper.user_id, session_id=shopper.session_id)
-    generation = search_generation()
     entry = cache_get(key)
-    pages = dict(entry[1]) if entry and entry[0] == generation else {}
+    if (entry[1] if entry else None) != lease.stamp:
+        return  # forgotten (or rewritten) meanwhile: the page may be out of date
+    if search_generation() != lease.generation:
+        return
+    pages = dict(entry[2]) if entry and entry[0] == lease.generation else {}
     pages.pop(signature, None)
     pages[signature] = body
     while len(pages) > PAGES_PER_SHOPPER:
         pages.pop(next(iter(pages)))
-    cache_set(key, (generation, pages), PAGE_CACHE_SECONDS)
+    cache_set(key, (lease.generation, lease.stamp or uuid.uuid4().hex, pages), PAGE_CACHE_SECONDS)
 
 
 def recommendations_pages_forget(
     *, user_ids: Iterable[int] = (), session_ids: Iterable[str] = (), everyone: bool = False
 ) -> None:
-    """Drop the kept pages of these shoppers, or of everybody (a new catalogue
+    """Drop the kept pages of these shoppers (an empty entry with a new stamp, so that a
+    page being computed is not stored afterwards), or of everybody (a new catalogue
     generation: another model answers)."""
     if everyone:
         search_cache_invalidate()
@@ -148,4 +174,4 @@ def recommendations_pages_forget(
     keys = [_pages_key(user_id=uid, session_id="") for uid in user_ids]
     keys += [_pages_key(user_id=None, session_id=sid) for sid in session_ids if sid]
     if keys:
-        cache_delete_many(keys)
+        cache_set_many({key: (None, uuid.uuid4().hex, {}) for key in keys}, PAGE_CACHE_SECONDS)

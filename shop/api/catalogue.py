@@ -310,8 +310,9 @@ class RecommendationsView(PrivateResponse, ApiView):
                 "p" if shopper.personalize else "n",
             )
         )
+        lease = None
         if kept:
-            body = recommendations_page_get(shopper=shopper, signature=signature)
+            body, lease = recommendations_page_get(shopper=shopper, signature=signature)
             if body is not None:
                 return HttpResponse(body, content_type="application/json")
         items = recommendations_for_shopper(
@@ -322,7 +323,7 @@ class RecommendationsView(PrivateResponse, ApiView):
         if not kept:
             return Response(data)
         body = json_bytes(data)
-        recommendations_page_store(shopper=shopper, signature=signature, body=body)
+        recommendations_page_store(shopper=shopper, signature=signature, body=body, lease=lease)
         return HttpResponse(body, content_type="application/json")
 
 

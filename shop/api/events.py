@@ -37,7 +37,7 @@ class EventBatchView(ApiView):
     Attribution:
     - a logged-in shopper: every row is theirs; ``user`` and ``source`` in the body are
       ignored (``session_id`` defaults to their session);
-    - staff, or holders of ``shop.add_event`` (server-to-server ingestion): a row's
+    - holders of ``shop.add_event`` (server-to-server ingestion; a superuser has it): a row's
       ``user`` names any shopper by external id (unknown ids are created without a usable
       password, as the file importers do); a row with only ``session_id`` is an anonymous
       event; a row with neither is the caller's. ``source`` may be set (default "app");
@@ -166,7 +166,7 @@ def _caller(request: Request) -> EventCaller:
         return EventCaller(
             user_id=user.pk,
             username=user.get_username(),
-            privileged=user.is_staff or user.has_perm("shop.add_event"),
+            privileged=user.has_perm("shop.add_event"),
             session_key=lambda: request.session.session_key or "",
         )
     device = device_session(request)

@@ -20,6 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from shop.api.auth import AuthRateThrottle
 from shop.api.base import BAD_PARAMETERS, ApiView, V1Defaults, bad_request, int_param
 from shop.api.catalogue import THROTTLED, integer_schema
 from shop.api.conditional import PRIVATE_CACHE_CONTROL, PrivateResponse
@@ -239,6 +240,8 @@ class MyDataExportView(ApiView):
 
 class MyAccountDeleteView(PrivateResponse, ApiView):
     permission_classes = [IsAuthenticated]
+    # It checks a password: the sign-in throttle, not the read one, against guessing.
+    throttle_classes = [AuthRateThrottle]
 
     @extend_schema(
         summary="Delete my account and data",

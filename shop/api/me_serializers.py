@@ -42,6 +42,16 @@ class MeSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "username", "date_joined", "personalization_enabled"]
 
+    def update(self, instance, validated_data):
+        """Writes only the fields sent: a plain save would write back every column of
+        the user loaded with the request (its password hash, is_active, ...), undoing a
+        password change or a deactivation that landed meanwhile."""
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if validated_data:
+            instance.save(update_fields=list(validated_data))
+        return instance
+
     def get_personalization_enabled(self, user) -> bool:
         profile = getattr(user, "shopper_profile", None)
         return not (profile is not None and profile.personalization_opt_out)

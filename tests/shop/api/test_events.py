@@ -79,9 +79,9 @@ def test_logged_in_shopper_events_are_always_their_own(client, catalogue):
     assert set(Event.objects.values_list("session_id", flat=True)) == {client.session.session_key}
 
 
-@pytest.mark.parametrize("how", ["staff", "permission"])
+@pytest.mark.parametrize("how", ["superuser", "permission"])
 def test_privileged_callers_may_name_any_user_and_source(client, catalogue, how):
-    caller = UserFactory(is_staff=how == "staff")
+    caller = UserFactory(is_staff=True, is_superuser=how == "superuser")
     if how == "permission":
         caller.user_permissions.add(Permission.objects.get(codename="add_event"))
     existing = UserFactory(username="ext-7")
@@ -401,3 +401,17 @@ def test_a_malformed_device_id_refuses_the_batch(client, catalogue, device):
     assert list(body["details"]) == ["X-Device-Id"]
     assert not Event.objects.exists()
     assert not Session.objects.exists()
+
+
+def test_staff_without_the_permission_are_shoppers_like_any_other(client, catalogue):
+    """Staff status is not a permission: without shop.add_event a staff member's rows
+    are their own, whatever ``user`` they name."""
+    victim, staff = UserFactory(username="victim-1"), UserFactory(is_staff=True)
+    client.force_login(staff)
+    row = {"event_id": "x1", "type": "view", "sku": "RED-1", "occurred_at": "2024-01-01"}
+
+    response = post_events(client, [{**row, "user": "victim-1"}])
+
+    assert response.status_code == 200
+    assert not Event.objects.filter(user=victim).exists()
+    assert Event.objects.filter(user=staff).count() == 1

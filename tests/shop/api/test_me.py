@@ -9,11 +9,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from shop import privacy
+from shop.api.me_serializers import MeSerializer
 from shop.models import Event, EventType, ShopperProfile
 from shop.shoppers import OPT_OUT_SESSION_KEY, shopper_opted_out
 from tests.factories import EventFactory, UserFactory
@@ -371,11 +371,12 @@ def test_delete_removes_my_account_and_data_and_lists_it(client, catalogue, plug
     assert not ShopperProfile.objects.filter(user_id=me.pk).exists()
     assert me.pk not in plugin_section and other.pk in plugin_section
     assert Event.objects.filter(pk=theirs.pk).exists()
-    # The tokens are useless: the access token names a user who is gone, the refresh
-    # token is revoked.
+    # The tokens are useless and gone: the access token names a user who is gone, the
+    # refresh token is no longer stored and refreshing it is refused.
     assert client.get(ME_URL, **headers).status_code == 401
-    with pytest.raises(TokenError):
-        TokenRefreshSerializer(data={"refresh": str(refresh)}).is_valid()
+    assert not OutstandingToken.objects.filter(token=str(refresh)).exists()
+    refreshed = post_json(client, reverse("v1:auth-token-refresh"), {"refresh": str(refresh)})
+    assert refreshed.status_code == 401
 
 
 def test_delete_by_session_ends_the_session(client, catalogue):
@@ -387,3 +388,33 @@ def test_delete_by_session_ends_the_session(client, catalogue):
     assert response.status_code == 200
     assert response.json()["deleted"]["events"] == 0
     assert client.get(ME_URL).status_code == 401
+
+
+def test_patch_writes_only_the_fields_sent(client, monkeypatch):
+    """A password changed while the PATCH runs is not written back."""
+    me = UserFactory()
+    client.force_login(me)
+    validate = MeSerializer.is_valid
+
+    def password_changed_meanwhile(self, *args, **kwargs):
+        elsewhere = get_user_model().objects.get(pk=me.pk)
+        elsewhere.set_password("Changed-Meanwhile-1")
+        elsewhere.save()
+        return validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(MeSerializer, "is_valid", password_changed_meanwhile)
+    response = client.patch(
+        ME_URL, data=json.dumps({"first_name": "Ada"}), content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    fresh = get_user_model().objects.get(pk=me.pk)
+    assert fresh.first_name == "Ada" and fresh.check_password("Changed-Meanwhile-1")
+
+
+def test_deleting_checks_the_password_under_the_sign_in_throttle(client, settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "api_v1_auth": "1/min"}
+    client.force_login(UserFactory())
+
+    assert post_json(client, ME_DELETE_URL, {"password": "wrong-1"}).status_code == 403
+    assert post_json(client, ME_DELETE_URL, {"password": "wrong-2"}).status_code == 429

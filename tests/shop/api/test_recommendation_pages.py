@@ -2,9 +2,11 @@
 whenever what they show may have changed."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from shop.api import catalogue as catalogue_api
 from shop.models import ShopperProfile
 from shop.signals import events_recorded, personalization_changed
 from tests.factories import UserFactory
@@ -111,3 +113,51 @@ def test_a_personalizer_that_does_not_allow_it_is_asked_every_time(
 def test_the_browsable_api_is_never_kept(client, shopper):
     assert client.get(RECOMMENDATIONS_URL, HTTP_ACCEPT="text/html").status_code == 200
     assert client.get(RECOMMENDATIONS_URL, HTTP_ACCEPT="text/html").status_code == 200
+
+
+def test_a_forget_while_the_page_is_computed_is_not_overwritten(
+    fake_personalizer, client, shopper, catalogue, monkeypatch
+):
+    fake_personalizer.answer = [catalogue["red"].pk]
+    computing = catalogue_api.recommendations_for_shopper
+
+    def re_scored_meanwhile(**kwargs):
+        items = computing(**kwargs)
+        personalization_changed.send(sender=None, user_ids=[shopper.pk])
+        fake_personalizer.answer = [catalogue["shampoo"].pk]
+        return items
+
+    monkeypatch.setattr(catalogue_api, "recommendations_for_shopper", re_scored_meanwhile)
+    assert ids(client.get(RECOMMENDATIONS_URL)) == [catalogue["red"].pk]
+    monkeypatch.setattr(catalogue_api, "recommendations_for_shopper", computing)
+
+    assert ids(client.get(RECOMMENDATIONS_URL)) == [catalogue["shampoo"].pk]
+
+
+class FailingOnce(FakePersonalizer):
+    failures = 1
+
+    def recommend(self, *, shopper, limit, exclude=()):
+        if FailingOnce.failures:
+            FailingOnce.failures -= 1
+            raise RuntimeError("a passing failure")
+        return super().recommend(shopper=shopper, limit=limit, exclude=exclude)
+
+
+def test_an_answer_of_the_fallback_is_not_kept(settings, client, shopper, catalogue):
+    settings.SHOP_PERSONALIZER = f"{__name__}.FailingOnce"
+    FailingOnce.failures = 1
+    FakePersonalizer.answer = [catalogue["shampoo"].pk]
+
+    fallback = ids(client.get(RECOMMENDATIONS_URL))
+
+    assert fallback != [catalogue["shampoo"].pk]  # the default's popular products
+    assert ids(client.get(RECOMMENDATIONS_URL)) == [catalogue["shampoo"].pk]
+
+
+def test_a_deleted_shoppers_pages_go_with_them(client, shopper):
+    assert ids(client.get(RECOMMENDATIONS_URL))
+    key = f"shop:recs-pages:u{shopper.pk}"
+    assert cache.get(key)[2]
+    shopper.delete()
+    assert not cache.get(key)[2]
