@@ -32,6 +32,15 @@ def cache_set(key: str, value: Any, timeout: float | None) -> None:
         logger.warning("Cache write failed for %s", key, exc_info=True)
 
 
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    """The keys found, with their values; {} when the cache failed."""
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        logger.warning("Cache read failed for %d keys", len(keys), exc_info=True)
+        return {}
+
+
 def cache_set_many(values: dict[str, Any], timeout: float | None) -> None:
     try:
         cache.set_many(values, timeout)

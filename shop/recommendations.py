@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from shop.caching import cache_get, cache_set, cache_set_many
+from shop.caching import cache_get, cache_get_many, cache_set, cache_set_many
 from shop.models import Product
 from shop.personalization import ScoredItem, get_personalizer, personalizer_fell_back
 from shop.search.cache import search_cache_invalidate, search_generation
@@ -39,6 +39,9 @@ MAX_ASKED = 250
 PAGE_CACHE_SECONDS = settings.SEARCH_CACHE_SECONDS
 # The differently parametrized pages kept per shopper (limit, category, excluded ids).
 PAGES_PER_SHOPPER = 8
+# Forgetting up to this many shoppers writes an empty entry for each; beyond, only for
+# those who have one.
+FORGET_ALWAYS = 50
 
 
 def recommendations_for_shopper(
@@ -173,5 +176,10 @@ def recommendations_pages_forget(
         return
     keys = [_pages_key(user_id=uid, session_id="") for uid in user_ids]
     keys += [_pages_key(user_id=None, session_id=sid) for sid in session_ids if sid]
+    if len(keys) > FORGET_ALWAYS:
+        # A refresh of many shoppers: only those with an entry get an empty one (the
+        # race above needs a shopper asking while being re-scored; not worth an entry
+        # for each of a whole refresh's shoppers).
+        keys = list(cache_get_many(keys))
     if keys:
         cache_set_many({key: (None, uuid.uuid4().hex, {}) for key in keys}, PAGE_CACHE_SECONDS)

@@ -161,3 +161,13 @@ def test_a_deleted_shoppers_pages_go_with_them(client, shopper):
     assert cache.get(key)[2]
     shopper.delete()
     assert not cache.get(key)[2]
+
+
+def test_forgetting_a_whole_refresh_writes_only_the_entries_that_exist(client, shopper):
+    assert ids(client.get(RECOMMENDATIONS_URL))
+    others = list(range(10**6, 10**6 + 200))
+
+    personalization_changed.send(sender=None, user_ids=[shopper.pk, *others])
+
+    assert not cache.get(f"shop:recs-pages:u{shopper.pk}")[2]
+    assert cache.get(f"shop:recs-pages:u{others[0]}") is None
