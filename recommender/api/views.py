@@ -31,11 +31,11 @@ from recommender.tasks import training_run_enqueue
 from recommender.training.runs import training_run_cancel, training_run_create
 from recommender.training.versions import model_version_activate, model_version_rollback
 from shop.api.base import V1Defaults
+from shop.api.catalogue import ProductPagination
 from shop.api.staff import (
     Conflict,
     HasPermission,
     StaffListView,
-    StaffPagination,
     StaffView,
     staff_errors,
 )
@@ -130,7 +130,7 @@ class ModelVersionListView(StaffListView):
 
     required_permissions = {"GET": VIEW_VERSIONS}
     serializer_class = ModelVersionSerializer
-    pagination_class = StaffPagination
+    pagination_class = ProductPagination
     queryset = ModelVersion.objects.order_by("-created_at", "-id")
 
 
@@ -210,7 +210,7 @@ START_EXAMPLE = {"activate": "if_better", "max_epochs": 40, "dim": 64}
 class TrainingRunListView(StaffListView):
     required_permissions = {"GET": VIEW_RUNS, "POST": ADD_RUNS}
     serializer_class = TrainingRunSerializer
-    pagination_class = StaffPagination
+    pagination_class = ProductPagination
     queryset = TrainingRun.objects.select_related("model_version").order_by("-created_at", "-id")
 
     @extend_schema(

@@ -47,7 +47,6 @@ from shop.shoppers import (
     DEVICE_HEADER,
     DEVICE_ID_PATTERN,
     DEVICE_ID_RULE,
-    InvalidDeviceId,
     device_session_from_request,
 )
 
@@ -66,15 +65,6 @@ class AuthRateThrottle(FailOpenThrottleMixin, CounterRateThrottle):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def device_session(request: Request) -> str:
-    """The caller's device session (``"device:<id>"``) or ""; a malformed ``X-Device-Id``
-    is a 400 with ``details: {"X-Device-Id": [reason]}``."""
-    try:
-        return device_session_from_request(request)
-    except InvalidDeviceId as invalid:
-        raise ValidationError({invalid.field: [invalid.reason]}) from None
 
 
 def _api_validation_error(invalid: DjangoValidationError) -> ValidationError:
@@ -233,7 +223,7 @@ class SignUpView(ApiView):
         ],
     )
     def post(self, request: Request) -> Response:
-        session_id = device_session(request)
+        session_id = device_session_from_request(request)
         data = _valid(SignUpSerializer, request)
         try:
             user = shopper_sign_up(**data)
@@ -276,7 +266,7 @@ class SignInView(V1Defaults, TokenObtainPairView):
         ],
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
-        session_id = device_session(request)
+        session_id = device_session_from_request(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         shopper_claim_device(user_id=serializer.user.pk, session_id=session_id)

@@ -210,7 +210,8 @@ LIMIT_RECOMMENDATIONS = OpenApiParameter(
 )
 
 
-def _limit(request: Request) -> int:
+def recommendations_limit(request: Request) -> int:
+    """The ``limit`` of a recommendations-like list (LIMIT_RECOMMENDATIONS)."""
     return int_param(
         request, "limit", default=DEFAULT_RECOMMENDATIONS, minimum=1, maximum=MAX_RECOMMENDATIONS
     )
@@ -253,7 +254,7 @@ class SimilarProductsView(PrivateResponse, ApiView):
         """The personalizer's similar products (active ones only), each with its score
         and reason; 404 for an inactive or unknown product. Personalized:
         ``Cache-Control: private, no-store``."""
-        limit = _limit(request)
+        limit = recommendations_limit(request)
         product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
         shopper = shopper_from_request(request)
         items = get_personalizer().similar(product_id=product.pk, shopper=shopper, limit=limit)
@@ -294,7 +295,7 @@ class RecommendationsView(PrivateResponse, ApiView):
         no-store``. The rendered answer is kept for the shopper (up to SEARCH_CACHE_SECONDS) and
         dropped as soon as their events, their opt-out, their re-scoring or the
         catalogue change (shop.recommendations)."""
-        limit = _limit(request)
+        limit = recommendations_limit(request)
         category_ids = _category_filter(request)
         exclude = id_list_param(request, "exclude")
         shopper = shopper_from_request(request)

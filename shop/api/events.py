@@ -9,7 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from shop.api.auth import DEVICE_PARAMETER, device_session
+from shop.api.auth import DEVICE_PARAMETER
 from shop.api.base import APP_SOURCE, ApiView, EventIngestThrottle
 from shop.api.errors import error_body
 from shop.api.serializers import (
@@ -19,6 +19,7 @@ from shop.api.serializers import (
 )
 from shop.events.attribution import EventCaller
 from shop.events.batch import event_batch_record
+from shop.shoppers import device_session_from_request
 
 DEFAULT_MY_EVENTS = 50
 MAX_MY_EVENTS = 200
@@ -169,7 +170,7 @@ def _caller(request: Request) -> EventCaller:
             privileged=user.has_perm("shop.add_event"),
             session_key=lambda: request.session.session_key or "",
         )
-    device = device_session(request)
+    device = device_session_from_request(request)
     return EventCaller(
         user_id=None,
         username="",

@@ -154,9 +154,10 @@ class MyRecentlyViewedView(PrivateResponse, ApiView):
         return Response(ProductSerializer(products, many=True, context={"request": request}).data)
 
 
-class MyEventsPagination(CursorPagination):
-    """Newest first, by cursor: stable while new events arrive, and as far back as the
-    history goes. A malformed ``page_size`` or ``cursor`` is a 400."""
+class EventCursorPagination(CursorPagination):
+    """A shopper's events newest first, by cursor: stable while new events arrive, and as
+    far back as the history goes. A malformed ``page_size`` or ``cursor`` is a 400. The
+    shopper's own list and staff's view of it (shop.api.staff) both page this way."""
 
     ordering = ("-occurred_at", "-id")
     page_size = DEFAULT_MY_EVENTS
@@ -203,7 +204,7 @@ class MyEventsView(PrivateResponse, V1Defaults, generics.ListAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = MyEventSerializer
-    pagination_class = MyEventsPagination
+    pagination_class = EventCursorPagination
 
     def get_queryset(self):
         return shopper_events(shopper=Shopper(user_id=self.request.user.pk)).select_related(

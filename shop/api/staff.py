@@ -11,19 +11,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from shop.analytics import search_analytics
 from shop.api.base import BAD_PARAMETERS, ApiView, V1Defaults, int_param
-from shop.api.catalogue import (
-    DEFAULT_RECOMMENDATIONS,
-    MAX_RECOMMENDATIONS,
-    ProductPagination,
-    scored_products,
-)
+from shop.api.catalogue import LIMIT_RECOMMENDATIONS, recommendations_limit, scored_products
+from shop.api.me import EventCursorPagination
 from shop.api.serializers import ErrorSerializer, MyEventSerializer, ScoredProductSerializer
 from shop.personalization import get_personalizer
 from shop.selectors import shopper_events
@@ -66,10 +61,6 @@ class StaffView(ApiView):
 class StaffListView(V1Defaults, generics.ListAPIView):
     permission_classes = [HasPermission]
     required_permissions: dict[str, str] = {}
-
-
-class StaffPagination(ProductPagination):
-    """Page numbers (``page``, ``page_size`` up to 100); a malformed one is a 400."""
 
 
 def staff_errors(*extra: int) -> dict[int, OpenApiResponse]:
@@ -193,15 +184,6 @@ class StaffEventSerializer(MyEventSerializer):
         read_only_fields = fields
 
 
-class ShopperHistoryPagination(CursorPagination):
-    """Newest first; ``cursor`` from the previous page's ``next`` link."""
-
-    ordering = ("-occurred_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 def _shopper_user(user_id: int):
     return get_object_or_404(get_user_model(), pk=user_id)
 
@@ -239,7 +221,7 @@ class ShopperHistoryView(StaffListView):
 
     required_permissions = {"GET": "shop.view_event"}
     serializer_class = StaffEventSerializer
-    pagination_class = ShopperHistoryPagination
+    pagination_class = EventCursorPagination
 
     def get_queryset(self):
         user = _shopper_user(self.kwargs["user_id"])
@@ -260,13 +242,7 @@ class ShopperRecommendationsView(StaffView):
 
     @extend_schema(
         summary="What a shopper is recommended now (staff, support)",
-        parameters=[
-            OpenApiParameter(
-                "limit",
-                OpenApiTypes.INT,
-                description=f"1 to {MAX_RECOMMENDATIONS} (default {DEFAULT_RECOMMENDATIONS}).",
-            )
-        ],
+        parameters=[LIMIT_RECOMMENDATIONS],
         responses={
             200: ShopperRecommendationsSerializer,
             400: BAD_PARAMETERS,
@@ -305,13 +281,7 @@ class ShopperRecommendationsView(StaffView):
         (``shop.personalization.get_personalizer().recommend``), with the reasons, and
         respecting their opt-out. Needs ``shop.view_event``: the answer is derived from
         the shopper's events. 404 for an unknown user."""
-        limit = int_param(
-            request,
-            "limit",
-            default=DEFAULT_RECOMMENDATIONS,
-            minimum=1,
-            maximum=MAX_RECOMMENDATIONS,
-        )
+        limit = recommendations_limit(request)
         user = _shopper_user(user_id)
         shopper = Shopper(user_id=user.pk, personalize=not shopper_opted_out(user_id=user.pk))
         items = get_personalizer().recommend(shopper=shopper, limit=limit)
