@@ -10,7 +10,7 @@ DEMO_TRAIN_SECONDS ?= 120
 # The demo runs the embedded default: SQLite under var/, Celery in process, no Redis.
 DEMO_ENV := DEBUG=1 DATABASE_URL= REDIS_URL=
 
-.PHONY: install demo demo-data test test-fast lint format bench-ingest clean
+.PHONY: install browser-deps demo demo-data test test-fast lint format bench-ingest clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,16 @@ demo: demo-data
 	@echo "Serving the shop at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+# The browser tests drive Debian's chromium through its chromedriver: installed here
+# when missing and apt-get can run (root, as in CI); elsewhere those tests are skipped.
+browser-deps:
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get install -y -q chromium chromium-driver >/dev/null || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	    else echo "chromium/chromedriver missing and not root: browser tests will be skipped"; fi; }
+
+test: install browser-deps
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -10,7 +10,13 @@ api_v1 = [path("", include("shop.api.urls"))]
 if apps.is_installed("recommender"):
     api_v1.append(path("", include("recommender.api.urls")))
 
+# Staff dashboards inside the admin: the shop's pages, and the recommender's when installed.
+dashboards = [path("", include("shop.dashboards.urls"))]
+if apps.is_installed("recommender"):
+    dashboards.append(path("", include("recommender.dashboards.urls")))
+
 urlpatterns = [
+    path("admin/dashboards/", include((dashboards, "dashboards"), namespace="dashboards")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

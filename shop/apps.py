@@ -9,4 +9,7 @@ class ShopConfig(AppConfig):
     def ready(self) -> None:
         # Cache invalidation on saves; a storefront login joins the anonymous session's
         # events to the shopper.
-        from shop import accounts, receivers  # noqa: F401
+        # The dashboards' rollups register themselves when their modules load
+        # (shop.rollups.rollups_refresh recomputes each).
+        from shop import accounts, activity, analytics, receivers  # noqa: F401  # noqa: F401
+        from shop.experiments import outcomes  # noqa: F401

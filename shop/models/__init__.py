@@ -286,3 +286,9 @@ class ShopperProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"
+
+
+# Staff dashboards' rollups and A/B experiments live in their own modules (imported
+# here so that Django registers them with the shop app).
+from shop.models.experiments import *  # noqa: E402,F403
+from shop.models.rollups import *  # noqa: E402,F403

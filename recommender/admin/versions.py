@@ -1,95 +1,18 @@
-"""Staff tooling: start, follow and cancel training; compare, activate and roll back
-model versions; inspect a shopper's cached top-K."""
+"""Staff compare, activate and roll back model versions."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
 
-from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+from recommender.admin.common import staff_post_url
+from recommender.models import ModelVersion
 from recommender.serving.model import ArtifactError
-from recommender.tasks import training_run_enqueue
-from recommender.training.runs import training_run_cancel, training_run_create
 from recommender.training.versions import model_version_activate, model_version_rollback
-from shop.models import Product
-
-
-def _staff_post_url(model_admin: admin.ModelAdmin, route: str, view, name: str):
-    """A POST-only page of ``model_admin``, behind the admin site's login."""
-    return path(route, model_admin.admin_site.admin_view(require_POST(view)), name=name)
-
-
-@admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "status",
-        "trigger",
-        "requested_by",
-        "epoch",
-        "loss",
-        "validation_ndcg",
-        "device",
-        "created_at",
-        "duration",
-        "version_link",
-    )
-    list_filter = ("status", "trigger")
-    list_select_related = ("requested_by", "model_version")
-    readonly_fields = [f.name for f in TrainingRun._meta.fields] + [
-        "duration",
-        "version_link",
-        "log",
-    ]
-    exclude = ("log_tail",)
-    actions = ("cancel_runs",)
-    change_list_template = "admin/recommender/trainingrun/change_list.html"
-
-    def has_add_permission(self, request):
-        return False  # runs are started with the "Train a model" button
-
-    @admin.display(description="duration")
-    def duration(self, obj: TrainingRun) -> str:
-        seconds = obj.duration_seconds
-        return "" if seconds is None else f"{seconds:.0f} s"
-
-    @admin.display(description="model version")
-    def version_link(self, obj: TrainingRun) -> str:
-        version = getattr(obj, "model_version", None)
-        if version is None:
-            return ""
-        url = reverse("admin:recommender_modelversion_change", args=[version.pk])
-        return format_html('<a href="{}">v{}</a>', url, version.pk)
-
-    @admin.display(description="log")
-    def log(self, obj: TrainingRun) -> str:
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", obj.log_tail or "-")
-
-    @admin.action(description="Cancel selected runs", permissions=["change"])
-    def cancel_runs(self, request, queryset):
-        for run in queryset:
-            training_run_cancel(run=run)
-        self.message_user(
-            request, "Cancellation requested; running runs stop at their next progress report."
-        )
-
-    def get_urls(self):
-        start = _staff_post_url(self, "start/", self.start_view, "recommender_trainingrun_start")
-        return [start, *super().get_urls()]
-
-    def start_view(self, request):
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        run = training_run_create(parameters={"activate": "if_better"}, user=request.user)
-        training_run_enqueue(run=run)
-        self.message_user(request, f"Training run {run.pk} queued.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
-
 
 METRIC_COLUMNS = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr", "coverage@10")
 METRIC_HEADER = mark_safe(  # constant markup, no data in it
@@ -205,7 +128,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        rollback = _staff_post_url(
+        rollback = staff_post_url(
             self, "rollback/", self.rollback_view, "recommender_modelversion_rollback"
         )
         return [rollback, *super().get_urls()]
@@ -225,52 +148,3 @@ class ModelVersionAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Rolled back to model v{version.pk}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:recommender_modelversion_changelist"))
-
-
-@admin.register(UserRecommendation)
-class UserRecommendationAdmin(admin.ModelAdmin):
-    list_display = ("user", "model_version", "size", "computed_at")
-    list_select_related = ("user", "model_version")
-    raw_id_fields = ("user",)
-    search_fields = ("=user__username", "=user__id")
-    readonly_fields = ("user", "model_version", "computed_at", "items_table")
-    exclude = ("items",)
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="items")
-    def size(self, obj):
-        return len(obj.items)
-
-    @admin.display(description="top-K (product, score, reason)")
-    def items_table(self, obj):
-        ids = {row[0] for row in obj.items} | {row[2] for row in obj.items if row[2]}
-        titles = dict(Product.objects.filter(pk__in=ids).values_list("pk", "title"))
-        return format_html(
-            "<ol>{}</ol>",
-            format_html_join(
-                "",
-                "<li>{} <small>({:.4f}; because of: {})</small></li>",
-                ((titles.get(p, p), s, titles.get(r, "-")) for p, s, r in obj.items),
-            ),
-        )
-
-
-@admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
-    list_display = (
-        "id",
-        "model_version",
-        "started_at",
-        "finished_at",
-        "chunks",
-        "users",
-        "users_per_second",
-    )
-    list_select_related = ("model_version",)
-    readonly_fields = [f.name for f in RefreshRun._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

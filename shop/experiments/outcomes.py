@@ -1,0 +1,1 @@
+"""Per-exposure outcomes rollup (being written)."""

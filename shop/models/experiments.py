@@ -1,0 +1,3 @@
+"""A/B experiments: arms, assignment and exposures."""
+
+__all__: list[str] = []
