@@ -292,3 +292,4 @@ class ShopperProfile(models.Model):
 # here so that Django registers them with the shop app).
 from shop.models.experiments import *  # noqa: E402,F403
 from shop.models.rollups import *  # noqa: E402,F403
+from shop.models.searching import *  # noqa: E402,F403

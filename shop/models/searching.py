@@ -1,0 +1,3 @@
+"""Search analytics rollups and search vocabulary (being written)."""
+
+__all__: list[str] = []
