@@ -19,6 +19,13 @@ from .data import N_RESERVED, Batch, SequenceData
 
 SEGMENTS = {"cold": (0, 3), "warm": (4, 10), "hot": (11, 1 << 62)}
 MODES = ("history_excluded", "no_exclusion")
+# A target product is "new" when it has at most this many training events: 0 means it
+# was first seen after the training cutoff (only in the held-out events), 1-2 that the
+# model saw it too seldom to learn much. Every other target is "known".
+NEW_PRODUCT_MAX_TRAINING_EVENTS = 2
+# popular_share@k counts the recommended slots taken by the most popular tenth of the
+# catalogue (by training events).
+POPULAR_SHARE_OF_CATALOGUE = 0.1
 
 
 class Scorer(Protocol):
@@ -68,6 +75,22 @@ def rank_metrics(ranks: np.ndarray, ks: Sequence[int]) -> dict[str, Any]:
     return out
 
 
+def most_popular_mask(
+    item_counts: np.ndarray, share: float = POPULAR_SHARE_OF_CATALOGUE
+) -> np.ndarray:
+    """True for the ``share`` most popular rankable items (at least one): the highest
+    training counts, ties broken by the lower internal id. Padding and OOV are never in."""
+    counts = np.asarray(item_counts)
+    mask = np.zeros(len(counts), dtype=bool)
+    n_rankable = len(counts) - N_RESERVED
+    if n_rankable <= 0:
+        return mask
+    n_top = max(1, int(np.ceil(share * n_rankable)))
+    order = np.argsort(-counts[N_RESERVED:], kind="stable")[:n_top]
+    mask[order + N_RESERVED] = True
+    return mask
+
+
 def top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the k best scores per row, best first (ties: lower index first)."""
     # TensorFlow's top-k is multi-threaded and much faster than np.argpartition here.
@@ -113,7 +136,8 @@ def evaluate(
         ks: Cut-offs.
         modes: "history_excluded" (the user's earlier items are not ranked) and/or
             "no_exclusion".
-        item_counts: Training events per item, for the popularity-bias metric.
+        item_counts: Training events per item, for the popularity metrics and the
+            new / known product segments.
         sampled_negatives: If > 0, also report the old sampled protocol (target vs
             this many uniformly drawn items the user has not interacted with), under
             the key "sampled".
@@ -124,9 +148,19 @@ def evaluate(
 
     Returns:
         {mode: metrics}; metrics hold users, hr@k, ndcg@k, precision@k, recall@k, mrr,
-        coverage@k, popularity_bias@k, segments {cold, warm, hot} and maybe sampled.
+        coverage@k, popularity_bias@k, popular_share@k, segments {cold, warm, hot},
+        products {new, known} and maybe sampled.
         popularity_bias@k is the mean training count of recommended items divided by
         the mean training count of all items (1.0 = no popularity bias).
+        popular_share@k is the share of the recommended slots (those with a finite
+        score) taken by the most popular 10% of the catalogue (`most_popular_mask`;
+        0.1 = no more than their share of the catalogue).
+        segments split the shoppers by the length of the history the model reads
+        (cold 0-3 events, warm 4-10, hot 11+); products split them by their target:
+        "new" when it has at most NEW_PRODUCT_MAX_TRAINING_EVENTS training events in
+        ``item_counts`` (0: first seen after the training cutoff), "known" otherwise
+        (only with ``item_counts``). Each holds the rank metrics and "users"; a segment
+        without users has None for every metric (not 0: nothing was measured).
     """
     rows = _rows_by_length(inputs, targets, rows)
     tally = _RankingTally(inputs, targets, rows, modes, ks, item_counts, sampled_negatives, seed)
@@ -170,12 +204,16 @@ class _RankingTally:
         self.counts = item_counts.astype(np.float64) if item_counts is not None else None
         has_items = self.counts is not None and self.n_items > N_RESERVED
         self.mean_count = self.counts[N_RESERVED:].mean() if has_items else 1.0
+        self.popular = most_popular_mask(self.counts) if self.counts is not None else None
         n_rows = len(rows)
         self.ranks = {mode: np.zeros(n_rows, dtype=np.int64) for mode in modes}
         self.sampled_ranks = {mode: np.zeros(n_rows, dtype=np.int64) for mode in modes}
         self.covered = {mode: {k: np.zeros(self.n_items, dtype=bool) for k in ks} for mode in modes}
         # Per mode and k: the sum over users of the mean training count of their top k.
         self.recommended_counts = {mode: dict.fromkeys(ks, 0.0) for mode in modes}
+        # Per mode and k: recommended slots, and those taken by the most popular items.
+        self.slots = {mode: dict.fromkeys(ks, 0) for mode in modes}
+        self.popular_slots = {mode: dict.fromkeys(ks, 0) for mode in modes}
 
     def add_batch(self, model_scores: np.ndarray, start: int, with_top_k: bool) -> None:
         """Ranks (and top-K, sampled ranks) of the rows from `start` the scores are for."""
@@ -202,6 +240,10 @@ class _RankingTally:
             self.covered[mode][k][top[:, :k].ravel()] = True
             if self.counts is not None:
                 self.recommended_counts[mode][k] += self.counts[top[:, :k]].mean(axis=1).sum()
+                # Only real recommendations: with few items left, a top-k holds -inf ones.
+                real = np.isfinite(np.take_along_axis(scores, top[:, :k], axis=1))
+                self.slots[mode][k] += int(real.sum())
+                self.popular_slots[mode][k] += int((self.popular[top[:, :k]] & real).sum())
 
     def metrics(self, mode: str, with_top_k: bool) -> dict[str, Any]:
         """The metrics of one mode, overall and per segment of history length."""
@@ -213,6 +255,12 @@ class _RankingTally:
             name: self._segment_metrics(mode, (lengths >= low) & (lengths <= high))
             for name, (low, high) in SEGMENTS.items()
         }
+        if self.counts is not None:
+            new = self.counts[self.targets[self.rows]] <= NEW_PRODUCT_MAX_TRAINING_EVENTS
+            metrics["products"] = {
+                "new": self._segment_metrics(mode, new),
+                "known": self._segment_metrics(mode, ~new),
+            }
         if self.sampled_negatives:
             metrics["sampled"] = rank_metrics(self.sampled_ranks[mode], (10,))
             metrics["sampled"]["negatives"] = self.sampled_negatives
@@ -226,10 +274,14 @@ class _RankingTally:
             if self.counts is not None and len(self.rows):
                 mean_recommended = self.recommended_counts[mode][k] / len(self.rows)
                 out[f"popularity_bias@{k}"] = float(mean_recommended / max(self.mean_count, 1e-12))
+                slots = self.slots[mode][k]
+                out[f"popular_share@{k}"] = self.popular_slots[mode][k] / slots if slots else None
         return out
 
     def _segment_metrics(self, mode: str, selected: np.ndarray) -> dict[str, Any]:
         segment = rank_metrics(self.ranks[mode][selected], self.ks)
+        if not segment["users"]:
+            return {key: (None if key != "users" else 0) for key in segment}
         if self.sampled_negatives:
             segment["sampled"] = rank_metrics(self.sampled_ranks[mode][selected], (10,))
         return segment

@@ -1,9 +1,15 @@
 """Model versions: registering a trained model, activating one (atomically, refusing a
-broken artifact), activating only if better, and rolling back."""
+broken artifact), activating only if better, and rolling back; a version's settings as
+staff read them."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import json
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recommender.ml import ModelConfig
 from recommender.models import ModelVersion, TrainingRun
 from recommender.serving.model import ArtifactError, announce_active, load_artifact
 from recommender.signals import model_activated
@@ -99,15 +106,77 @@ def _beats(version: ModelVersion, active: ModelVersion | None) -> bool:
     )
 
 
-def model_version_rollback() -> ModelVersion | None:
-    """Activate the most recent version before the active one."""
+def model_version_rollback_target() -> ModelVersion | None:
+    """The version a rollback would activate: the most recent one created before the
+    active one (with none active, the newest); None when there is none."""
     active = ModelVersion.objects.filter(is_active=True).first()
-    previous = (
+    return (
         ModelVersion.objects.exclude(pk=getattr(active, "pk", None))
         .filter(created_at__lte=active.created_at if active else timezone.now())
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
         .first()
     )
+
+
+def model_version_rollback() -> ModelVersion | None:
+    """Activate the most recent version before the active one (None: there is none)."""
+    previous = model_version_rollback_target()
     if previous is None:
         return None
     return model_version_activate(version=previous)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting of a version's config, beside the current default."""
+
+    name: str
+    value: str
+    default: str
+    is_default: bool
+    description: str
+
+
+def config_table(config: dict) -> list[Setting]:
+    """A version's config (ModelConfig.to_dict(), as kept) as rows staff can read, by
+    name; a setting the current ModelConfig no longer has shows no default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+    descriptions = _setting_descriptions()
+    return [
+        Setting(
+            name=name,
+            value=setting_text(value),
+            default=setting_text(defaults[name]) if name in defaults else "-",
+            is_default=name in defaults and defaults[name] == value,
+            description=descriptions.get(name, ""),
+        )
+        for name, value in sorted(config.items())
+    ]
+
+
+def setting_text(value) -> str:
+    """A setting as staff read it (lists and objects as compact JSON)."""
+    if value is None:
+        return "-"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+@functools.cache
+def _setting_descriptions() -> dict[str, str]:
+    """Each setting's entry under "Attributes:" in ModelConfig's docstring (one source
+    for the code's readers and the admin's)."""
+    doc = (inspect.getdoc(ModelConfig) or "").split("Attributes:", 1)[-1]
+    entries: dict[str, str] = {}
+    names: list[str] = []
+    for line in doc.splitlines():
+        entry = re.match(r"^    ([\w /]+): (.*)$", line)
+        if entry:
+            names = [n.strip() for n in entry[1].split("/")]
+            for name in names:
+                entries[name] = entry[2]
+        elif names and line.startswith("        "):
+            for name in names:
+                entries[name] += " " + line.strip()
+    return entries
