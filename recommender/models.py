@@ -21,6 +21,15 @@ TRAINING_EVENT_TYPES = (
 )
 
 
+class StopReason(models.TextChoices):
+    """Why the transformer's training loop ended."""
+
+    TIME_CAP = "time_cap", "the time cap (max_train_seconds)"
+    EARLY_STOPPING = "early_stopping", "early stopping (no better validation)"
+    MAX_EPOCHS = "max_epochs", "the last epoch (max_epochs)"
+    CANCELLED = "cancelled", "cancellation"
+
+
 class TrainingRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -49,6 +58,17 @@ class TrainingRun(models.Model):
     device = models.CharField(max_length=200, blank=True)
     log_tail = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # What the live page draws and says: the stage the run is in, the epochs it may
+    # train, each trained epoch ({"epoch", "loss", "val_ndcg", "elapsed"}), and why
+    # the transformer's training stopped (and whether validation was still improving).
+    phase = models.CharField(max_length=40, blank=True)
+    max_epochs = models.PositiveIntegerField(null=True, blank=True)
+    steps_per_epoch = models.PositiveIntegerField(default=0)
+    history = models.JSONField(default=list, blank=True, help_text="One entry per epoch.")
+    stopped_by = models.CharField(max_length=20, choices=StopReason.choices, blank=True)
+    still_improving = models.BooleanField(
+        null=True, blank=True, help_text="The last validation was the best so far."
+    )
     # Timings.
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -79,6 +99,40 @@ class TrainingRun(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+    @property
+    def stop_note(self) -> str:
+        """Why training stopped, in a sentence staff act on ("" before it stopped)."""
+        epoch = f"epoch {self.epoch}" + (f" of {self.max_epochs}" if self.max_epochs else "")
+        if self.stopped_by == StopReason.TIME_CAP:
+            cap = self.parameters.get("max_train_seconds")
+            budget = f" ({cap:g} s)" if isinstance(cap, int | float) else ""
+            if self.still_improving:
+                return (
+                    f"Stopped by the time cap{budget} at {epoch} while validation NDCG@10 was"
+                    " still improving; a longer budget (max_train_seconds) may help."
+                )
+            return f"Stopped by the time cap{budget} at {epoch}; validation NDCG@10 had stopped improving."
+        if self.stopped_by == StopReason.EARLY_STOPPING:
+            return f"Stopped early at {epoch}: validation NDCG@10 stopped improving."
+        if self.stopped_by == StopReason.MAX_EPOCHS:
+            more = (
+                " Validation NDCG@10 was still improving at the last epoch; more epochs (max_epochs) may help."
+                if self.still_improving
+                else ""
+            )
+            return f"Trained every epoch ({self.epoch}).{more}"
+        if self.stopped_by == StopReason.CANCELLED:
+            return f"Cancelled at {epoch}."
+        return ""
+
+    @property
+    def stopped_while_improving(self) -> bool:
+        """A cap (time or epochs) ended training while validation still got better."""
+        return bool(self.still_improving) and self.stopped_by in (
+            StopReason.TIME_CAP,
+            StopReason.MAX_EPOCHS,
+        )
 
 
 class ModelVersion(models.Model):
@@ -147,22 +201,45 @@ class UserRecommendation(models.Model):
 
 
 class RefreshRun(models.Model):
-    """One fan-out refresh of every shopper's cached top-K."""
+    """One fan-out refresh of every shopper's cached top-K: queued (started by staff,
+    not yet picked up) -> running (chunks of user ids done one by one) -> succeeded,
+    cancelled (the chunks not yet started skip their work) or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
 
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.CASCADE, related_name="refreshes"
     )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     chunks = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
     users = models.PositiveIntegerField(default=0)
     users_per_second = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
         return f"Refresh {self.pk} of {self.model_version}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def duration_seconds(self) -> float:
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
 
 
 class SearchBlend(models.Model):
@@ -176,11 +253,13 @@ class SearchBlend(models.Model):
     class Source(models.TextChoices):
         CLICKS = "clicks", "learned from search clicks"
         OFFLINE = "offline", "tuned offline"
+        STAFF = "staff", "edited by staff"
 
     weights = models.JSONField(help_text="Feature name -> weight.")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLICKS)
     searches = models.PositiveIntegerField(default=0, help_text="Searches learned from.")
     metrics = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="Who edited it, and why.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

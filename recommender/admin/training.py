@@ -1,4 +1,5 @@
-"""Staff start, follow and cancel training runs and recommendation refreshes."""
+"""Staff start, follow and cancel training runs and recommendation refreshes (the
+training dashboard is their live page; these are the admin's list and change pages)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from recommender.admin.common import staff_post_url
+from recommender.admin.common import live_link, rounded, staff_post_url
 from recommender.models import RefreshRun, TrainingRun
-from recommender.tasks import training_run_enqueue
-from recommender.training.runs import training_run_cancel, training_run_create
+from recommender.tasks import training_run_start
+from recommender.training.runs import TrainingPending, training_run_cancel
+
+# Shown by methods (rounded, linked, or as a block); the raw fields are left out.
+TRAINING_RUN_HIDDEN = {"log_tail", "loss", "validation_ndcg", "history", "timings"}
 
 
 @admin.register(TrainingRun)
@@ -22,26 +26,53 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "trigger",
         "requested_by",
         "epoch",
-        "loss",
-        "validation_ndcg",
+        "loss_rounded",
+        "validation_rounded",
         "device",
         "created_at",
         "duration",
         "version_link",
+        "live",
     )
     list_filter = ("status", "trigger")
     list_select_related = ("requested_by", "model_version")
-    readonly_fields = [f.name for f in TrainingRun._meta.fields] + [
+    readonly_fields = [
+        "live",
+        *(f.name for f in TrainingRun._meta.fields if f.name not in TRAINING_RUN_HIDDEN),
+        "loss_rounded",
+        "validation_rounded",
+        "stop_note",
         "duration",
+        "timings_text",
         "version_link",
         "log",
     ]
-    exclude = ("log_tail",)
+    exclude = tuple(TRAINING_RUN_HIDDEN)
     actions = ("cancel_runs",)
     change_list_template = "admin/recommender/trainingrun/change_list.html"
 
     def has_add_permission(self, request):
-        return False  # runs are started with the "Train a model" button
+        return False  # runs are started on the training dashboard or with the button
+
+    @admin.display(description="live page")
+    def live(self, obj: TrainingRun) -> str:
+        return live_link("dashboards:training-run", obj.pk)
+
+    @admin.display(description="loss")
+    def loss_rounded(self, obj: TrainingRun) -> str:
+        return rounded(obj.loss)
+
+    @admin.display(description="validation NDCG@10")
+    def validation_rounded(self, obj: TrainingRun) -> str:
+        return rounded(obj.validation_ndcg)
+
+    @admin.display(description="why training stopped")
+    def stop_note(self, obj: TrainingRun) -> str:
+        return obj.stop_note or "-"
+
+    @admin.display(description="seconds per phase")
+    def timings_text(self, obj: TrainingRun) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in obj.timings.items()) or "-"
 
     @admin.display(description="duration")
     def duration(self, obj: TrainingRun) -> str:
@@ -73,27 +104,48 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return [start, *super().get_urls()]
 
     def start_view(self, request):
+        """ "Train a model now": a run with the default parameters, followed live."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        run = training_run_create(parameters={"activate": "if_better"}, user=request.user)
-        training_run_enqueue(run=run)
+        try:
+            run = training_run_start(parameters={"activate": "if_better"}, user=request.user)
+        except TrainingPending as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return HttpResponseRedirect(reverse("dashboards:training-run", args=[exc.run.pk]))
         self.message_user(request, f"Training run {run.pk} queued.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
+        return HttpResponseRedirect(reverse("dashboards:training-run", args=[run.pk]))
 
 
 @admin.register(RefreshRun)
 class RefreshRunAdmin(admin.ModelAdmin):
     list_display = (
         "id",
+        "status",
         "model_version",
         "started_at",
         "finished_at",
+        "chunks_done",
         "chunks",
         "users",
-        "users_per_second",
+        "per_second",
+        "live",
     )
+    list_filter = ("status",)
     list_select_related = ("model_version",)
-    readonly_fields = [f.name for f in RefreshRun._meta.fields]
+    readonly_fields = [
+        "live",
+        *(f.name for f in RefreshRun._meta.fields if f.name != "users_per_second"),
+        "per_second",
+    ]
+    exclude = ("users_per_second",)
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="live page")
+    def live(self, obj: RefreshRun) -> str:
+        return live_link("dashboards:training-refresh", obj.pk)
+
+    @admin.display(description="shoppers per second")
+    def per_second(self, obj: RefreshRun) -> str:
+        return "" if obj.users_per_second is None else f"{obj.users_per_second:,.0f}"

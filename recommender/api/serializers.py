@@ -4,10 +4,19 @@ parameters a run may be started with."""
 
 from __future__ import annotations
 
+import functools
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recommender.models import ModelVersion, TrainingRun
+from recommender.training.parameters import (
+    MODEL_PARAMETER_DEFAULTS,
+    MODEL_PARAMETER_SPECS,
+    PARAMETER_SPECS,
+    ParameterSpec,
+    training_parameters_errors,
+)
 
 # ---------------------------------------------------------------------------- versions
 
@@ -186,66 +195,24 @@ class TrainingRunDetailSerializer(TrainingRunSerializer):
 
 
 # The model parameters a run may override, each with its type, bounds and the default
-# of recommender.ml.ModelConfig (tests check both stay in step with ModelConfig; it is
-# not imported here, because recommender.ml loads TensorFlow, which web processes do not
-# otherwise need).
-def _int(low: int, high: int):
-    return lambda: serializers.IntegerField(required=False, min_value=low, max_value=high)
+# of recommender.ml.ModelConfig, from the table the training dashboard's form also
+# builds on (recommender.training.parameters; tests check it stays in step with
+# ModelConfig).
+def _field(spec: ParameterSpec) -> serializers.Field:
+    if spec.kind == "int":
+        return serializers.IntegerField(required=False, min_value=spec.low, max_value=spec.high)
+    if spec.kind == "float":
+        return serializers.FloatField(required=False, min_value=spec.low, max_value=spec.high)
+    if spec.kind == "bool":
+        return serializers.BooleanField(required=False)
+    return serializers.ChoiceField(required=False, choices=spec.choices)
 
 
-def _float(low: float, high: float):
-    return lambda: serializers.FloatField(required=False, min_value=low, max_value=high)
-
-
-def _bool():
-    return lambda: serializers.BooleanField(required=False)
-
-
-def _choice(*choices):
-    return lambda: serializers.ChoiceField(required=False, choices=choices)
-
-
-def _switch(auto: str):
-    """auto / on / off, with what auto means (the labels also keep the two parameters'
-    enums apart in the schema)."""
-    return _choice(("auto", auto), ("on", "on"), ("off", "off"))
-
-
-MODEL_PARAMETERS = {  # name -> (field, ModelConfig's default)
-    "max_len": (_int(1, 1000), 50),
-    "dim": (_int(4, 2048), 128),
-    "n_blocks": (_int(1, 16), 2),
-    "n_heads": (_int(1, 32), 1),
-    "dropout": (_float(0.0, 0.95), 0.5),
-    "attention_dropout": (_float(0.0, 0.95), 0.2),
-    "learning_rate": (_float(1e-7, 1.0), 1e-3),
-    "batch_size": (_int(1, 65536), 256),
-    "max_epochs": (_int(1, 10000), 200),
-    "patience": (_int(1, 1000), 4),
-    "eval_every": (_int(1, 1000), 1),
-    "plateau_lr_factor": (_float(1e-6, 1.0), 0.3),
-    "max_train_seconds": (_float(0.0, 7 * 24 * 3600.0), 1500.0),
-    "loss": (_choice("auto", "full", "sampled"), "auto"),
-    "exclude_seen_in_loss": (_bool(), True),
-    "n_negatives": (_int(1, 1_000_000), 2048),
-    "sampling_alpha": (_float(0.0, 2.0), 0.75),
-    "use_titles": (_bool(), True),
-    "use_attributes": (_bool(), True),
-    "use_price": (_bool(), True),
-    "use_events": (_bool(), True),
-    "use_time_gaps": (_bool(), True),
-    "max_title_tokens": (_int(1, 256), 16),
-    "max_attributes": (_int(1, 256), 8),
-    "min_token_count": (_int(1, 100_000), 2),
-    "n_gap_buckets": (_int(3, 256), 16),
-    "id_dropout": (_float(0.0, 0.95), 0.0),
-    "weight_decay": (_float(0.0, 1.0), 0.0),
-    "seed": (_int(0, 2**31 - 1), 42),
-    "mixed_precision": (_switch("float16 on a GPU only"), "auto"),
-    "jit_compile": (_switch("XLA on a GPU only"), "auto"),
-    "eval_batch_size": (_int(1, 1_000_000), 1024),
+MODEL_PARAMETERS = {  # name -> (field factory, ModelConfig's default)
+    spec.name: (functools.partial(_field, spec), spec.default) for spec in MODEL_PARAMETER_SPECS
 }
-MODEL_DEFAULTS = {name: default for name, (_, default) in MODEL_PARAMETERS.items()}
+MODEL_DEFAULTS = MODEL_PARAMETER_DEFAULTS
+ACTIVATE = PARAMETER_SPECS["activate"]
 
 
 class TrainingRunStartSerializer(serializers.Serializer):
@@ -254,12 +221,13 @@ class TrainingRunStartSerializer(serializers.Serializer):
     defaults). Unknown names are a 400, as the ``train`` command refuses them."""
 
     activate = serializers.ChoiceField(
-        choices=["if_better", "always", "never"],
-        default="if_better",
-        help_text="Activate the new version if it beats the active one, always, or never.",
+        choices=[value for value, _ in ACTIVATE.choices],
+        default=ACTIVATE.default,
+        help_text=ACTIVATE.help,
     )
     include_sessions = serializers.BooleanField(
-        required=False, help_text="Train on anonymous sessions' events too (default true)."
+        required=False,
+        help_text="Train on anonymous sessions' events too (default true).",
     )
 
     def get_fields(self):
@@ -270,13 +238,7 @@ class TrainingRunStartSerializer(serializers.Serializer):
         return fields
 
     def validate(self, attrs: dict) -> dict:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["not a training parameter"] for name in unknown}
-            )
-        dim = attrs.get("dim", MODEL_DEFAULTS["dim"])
-        heads = attrs.get("n_heads", MODEL_DEFAULTS["n_heads"])
-        if dim % heads:
-            raise serializers.ValidationError({"n_heads": [f"must divide dim ({dim})"]})
+        errors = training_parameters_errors({**dict.fromkeys(self.initial_data), **attrs})
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from kombu.exceptions import OperationalError
@@ -27,8 +26,8 @@ from recommender.api.serializers import (
 )
 from recommender.models import ModelVersion, TrainingRun
 from recommender.serving.model import ArtifactError
-from recommender.tasks import training_run_enqueue
-from recommender.training.runs import training_run_cancel, training_run_create
+from recommender.tasks import training_run_start
+from recommender.training.runs import TrainingPending, training_run_cancel
 from recommender.training.versions import model_version_activate, model_version_rollback
 from shop.api.base import V1Defaults
 from shop.api.catalogue import ProductPagination
@@ -246,18 +245,10 @@ class TrainingRunListView(StaffListView):
         ``recommender.add_trainingrun``."""
         serializer = TrainingRunStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            pending = (
-                TrainingRun.objects.select_for_update()
-                .filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
-                .first()
-            )
-            if pending is not None:
-                raise Conflict(
-                    f"Training run {pending.pk} is {pending.status}; cancel it or wait for it."
-                )
-            run = training_run_create(parameters=serializer.validated_data, user=request.user)
-            training_run_enqueue(run=run)
+        try:
+            run = training_run_start(parameters=serializer.validated_data, user=request.user)
+        except TrainingPending as exc:
+            raise Conflict(str(exc)) from exc
         run.refresh_from_db()
         return Response(TrainingRunDetailSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 

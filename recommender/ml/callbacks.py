@@ -30,7 +30,8 @@ class TimeBudget(Callback):
 
     def on_epoch_end(self, state: LoopState, record: dict[str, Any]) -> None:
         if self.seconds and state.elapsed() > self.seconds:
-            state.stop_training = True
+            state.stop("time_cap")
+            record["stopped_by"] = "time_cap"
 
 
 class EarlyStopping(Callback):
@@ -70,7 +71,7 @@ class EarlyStopping(Callback):
             record.update(scores)
             self._compare(state.epoch, scores[self.monitor])
         if self.waited >= self.patience:
-            state.stop_training = True
+            state.stop("early_stopping")
 
     def _compare(self, epoch: int, score: float) -> None:
         if score > self.best:
@@ -123,9 +124,12 @@ class History(Callback):
 class ProgressReport(Callback):
     """Reports every `every` steps and every epoch to `report`; False from it stops.
 
-    Step reports: {"stage": "step", "epoch", "step", "steps", "loss", "elapsed"};
-    epoch reports add "val_ndcg@10" (None when not validated) and
-    "best_val_ndcg@10" (from `early_stopping`), with "elapsed" from the history.
+    Step reports: {"stage": "step", "epoch", "epochs" (at most), "step", "steps",
+    "loss", "elapsed"}; epoch reports add "val_ndcg@10" (None when not validated),
+    "best_val_ndcg@10" (from `early_stopping`), "improved" (this epoch's validation
+    was a new best) and "stopped_by" (why training ends after this epoch: "time_cap",
+    "early_stopping", "cancelled", "max_epochs"; "" while it goes on), with "elapsed"
+    from the history.
     """
 
     def __init__(self, report: ProgressCallback, every: int, early_stopping: EarlyStopping) -> None:
@@ -136,6 +140,7 @@ class ProgressReport(Callback):
             report = {
                 "stage": "step",
                 "epoch": state.epoch,
+                "epochs": state.max_epochs,
                 "step": step + 1,
                 "steps": state.steps_per_epoch,
                 "loss": loss,
@@ -147,15 +152,18 @@ class ProgressReport(Callback):
         report = {
             "stage": "epoch",
             "epoch": state.epoch,
+            "epochs": state.max_epochs,
             "step": state.steps_per_epoch,
             "steps": state.steps_per_epoch,
             "loss": record["loss"],
             "val_ndcg@10": record.get("val_ndcg@10"),
             "best_val_ndcg@10": self.early_stopping.best,
+            "improved": "val_ndcg@10" in record and self.early_stopping.best_epoch == state.epoch,
+            "stopped_by": state.stop_reason(),
             "elapsed": record["elapsed"],
         }
         self._send(state, report)
 
     def _send(self, state: LoopState, report: dict[str, Any]) -> None:
         if self.report(report) is False:
-            state.stop_training = True
+            state.stop("cancelled")

@@ -31,6 +31,14 @@ class LoopState:
     started: float = field(default_factory=time.perf_counter)
     epoch: int = 0
     stop_training: bool = False
+    # Why training ends: "time_cap", "early_stopping", "cancelled", or "max_epochs"
+    # (the first callback to stop training names it).
+    stopped_by: str = ""
+
+    def stop(self, reason: str) -> None:
+        """Ends training after this epoch (or this step), for `reason`."""
+        self.stop_training = True
+        self.stopped_by = self.stopped_by or reason
 
     def elapsed(self) -> float:
         """Seconds since training started."""
@@ -39,6 +47,12 @@ class LoopState:
     def is_last_epoch(self) -> bool:
         """Whether training ends after this epoch whatever the validation says."""
         return self.stop_training or self.epoch == self.max_epochs
+
+    def stop_reason(self) -> str:
+        """Why training ends after this epoch ("" while it goes on)."""
+        if self.stopped_by:
+            return self.stopped_by
+        return "max_epochs" if self.epoch == self.max_epochs else ""
 
 
 class Callback:

@@ -8,10 +8,10 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
-from recommender.models import RefreshRun, UserRecommendation
+from recommender.models import ModelVersion, RefreshRun, UserRecommendation
 from recommender.serving.histories import histories_for_users, unavailable_product_ids
 from recommender.serving.model import LoadedModel, active_model
 from recommender.serving.recommendations import recs_cache_key, score_histories
@@ -29,6 +29,7 @@ RECS_CACHE_SECONDS = 60 * 60 * 24
 # latest and purchased products, and the newest event id it saw.
 ShopperRow = tuple[bytes, list[int], list[int], int | None]
 STATE_FIELDS = ("vector", "recent", "purchased", "last_event_id")
+PENDING = (RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING)
 
 
 def refresh_pending_key(user_id: int) -> str:
@@ -49,40 +50,95 @@ def user_id_ranges(chunk_users: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def refresh_run_start(*, chunk_users: int) -> tuple[RefreshRun, list[tuple[int, int]]] | None:
+class RefreshRefused(Exception):
+    """Staff cannot start a refresh now (no active model, or one is already going)."""
+
+
+def refresh_run_queue(*, user=None) -> RefreshRun:
+    """A queued refresh of every shopper with the active version, started by staff
+    (the task picks it up: ``refresh_run_start(refresh_id=...)``); RefreshRefused when
+    no version is active or a refresh is queued or running."""
+    version_id = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    if version_id is None:
+        raise RefreshRefused("No model version is active: train one first.")
+    pending = RefreshRun.objects.filter(status__in=PENDING).first()
+    if pending is not None:
+        raise RefreshRefused(f"Refresh {pending.pk} is {pending.status}; cancel it or wait for it.")
+    return RefreshRun.objects.create(
+        model_version_id=version_id,
+        requested_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+def refresh_run_start(
+    *, chunk_users: int, refresh_id: int | None = None
+) -> tuple[RefreshRun, list[tuple[int, int]]] | None:
     """A refresh of every shopper with the active model, as user-id ranges to score
-    (none: the run is finished at once); None when no model is active."""
+    (none: the run is finished at once): the queued run ``refresh_id`` or a new one.
+    None when no model is active (a queued run fails, saying so) or the queued run was
+    cancelled meanwhile."""
     loaded = active_model()
     if loaded is None:
         logger.info("No active model; nothing to refresh")
+        if refresh_id is not None:
+            refresh_run_end(refresh_id=refresh_id, error="No model version is active.")
         return None
     ranges = user_id_ranges(chunk_users)
-    run = RefreshRun.objects.create(model_version_id=loaded.version_id, chunks=len(ranges))
+    fields = {
+        "model_version_id": loaded.version_id,
+        "chunks": len(ranges),
+        "status": RefreshRun.Status.RUNNING,
+        "started_at": timezone.now(),
+    }
+    if refresh_id is None:
+        run = RefreshRun.objects.create(**fields)
+    elif RefreshRun.objects.filter(pk=refresh_id, status=RefreshRun.Status.QUEUED).update(**fields):
+        run = RefreshRun.objects.get(pk=refresh_id)
+    else:
+        return None  # cancelled before it started
     if not ranges:
         refresh_run_finish(refresh_id=run.pk, users=0)
     return run, ranges
 
 
 def refresh_run_finish(*, refresh_id: int, users: int) -> RefreshRun:
+    """Every chunk is done: succeeded (or still cancelled, with the shoppers it did)."""
     refresh = RefreshRun.objects.get(pk=refresh_id)
-    refresh.finished_at = timezone.now()
+    refresh.finished_at = refresh.finished_at or timezone.now()
     refresh.users = users
     seconds = max((refresh.finished_at - refresh.started_at).total_seconds(), 1e-6)
     refresh.users_per_second = users / seconds
-    refresh.save(update_fields=["finished_at", "users", "users_per_second"])
+    if refresh.status == RefreshRun.Status.RUNNING:
+        refresh.status = RefreshRun.Status.SUCCEEDED
+    refresh.save(update_fields=["finished_at", "users", "users_per_second", "status"])
     logger.info(
         "Refreshed %s users in %.1f s (%.0f users/s)", users, seconds, refresh.users_per_second
     )
     return refresh
 
 
+def refresh_run_end(*, refresh_id: int, error: str = "") -> None:
+    """A queued or running refresh ends: failed with ``error``, else cancelled (the
+    chunks not yet started skip their shoppers; those running finish)."""
+    status = RefreshRun.Status.FAILED if error else RefreshRun.Status.CANCELLED
+    RefreshRun.objects.filter(pk=refresh_id, status__in=PENDING).update(
+        status=status, finished_at=timezone.now(), error=error[-5000:]
+    )
+
+
 def user_recommendations_refresh_range(
-    *, version_id: int, first_user_id: int, last_user_id: int
+    *, version_id: int, first_user_id: int, last_user_id: int, refresh_id: int | None = None
 ) -> int:
     """Top-K of the shoppers with events whose ids are in [first, last]; 0 when
-    ``version_id`` is no longer the active one (its successor's refresh covers them)."""
+    ``version_id`` is no longer the active one (its successor's refresh covers them)
+    or the refresh ``refresh_id`` was cancelled. Counts the chunk in its refresh."""
     loaded = active_model()
     if loaded is None or loaded.version_id != version_id:
+        return 0
+    if (
+        refresh_id is not None
+        and not RefreshRun.objects.filter(pk=refresh_id, status=RefreshRun.Status.RUNNING).exists()
+    ):
         return 0
     user_ids = list(
         Event.objects.filter(
@@ -91,7 +147,12 @@ def user_recommendations_refresh_range(
         .values_list("user_id", flat=True)
         .distinct()
     )
-    return _refresh_users(loaded, user_ids) if user_ids else 0
+    done = _refresh_users(loaded, user_ids) if user_ids else 0
+    if refresh_id is not None:
+        RefreshRun.objects.filter(pk=refresh_id).update(
+            chunks_done=F("chunks_done") + 1, users=F("users") + done
+        )
+    return done
 
 
 def user_recommendations_refresh_one(*, user_id: int) -> int:

@@ -82,17 +82,22 @@ def train_from_database(
     stage's parts: tuning the transitions, training the transformer, selecting)."""
     timings = timings if timings is not None else {}
     config = model_config(parameters)
+    _phase(progress, "exporting")
     catalogue, events = _exported(parameters, timings, log)
+    _phase(progress, "preparing")
     with _timed(timings, "prepare"):
         data, features, split = _prepare(catalogue, events, config)
     if len(split.users_eval) == 0:
         raise NotEnoughData("no shopper has 3 or more events; the holdout needs some")
     log(
-        f"{len(data):,} shoppers, {len(split.users_eval):,} with a holdout; training on {config.to_dict()}"
+        f"{len(data):,} shoppers, {len(split.users_eval):,} with a holdout;"
+        f" parameters changed from the defaults: {_changed(config.to_dict(), parameters)}"
     )
+    _phase(progress, "tuning the item transitions")
     with _timed(timings, "train"):
         selection = train_served(split, features, config, progress=progress, log=log)
     timings.update(selection.timings)
+    _phase(progress, "evaluating on the holdout")
     with _timed(timings, "evaluate"):
         metrics = holdout_metrics(selection, split, config)
     log(_metrics_line(metrics))
@@ -108,6 +113,18 @@ def train_from_database(
         device=str(model.metrics.get("device", "")),
         timings=timings,
     )
+
+
+def _phase(progress: Callable[[dict], bool] | None, name: str) -> None:
+    """Tell the run's progress which stage starts (its live page shows it)."""
+    if progress is not None:
+        progress({"stage": "phase", "phase": name})
+
+
+def _changed(config: dict, parameters: dict) -> str:
+    """The model parameters the run set, "none" when it kept every default."""
+    changed = [f"{name}={config[name]}" for name in config if name in parameters]
+    return ", ".join(changed) or "none"
 
 
 def _exported(

@@ -17,14 +17,16 @@ from celery import current_app
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from recommender.models import ModelVersion, TrainingRun
+from recommender.models import ModelVersion, StopReason, TrainingRun
+from recommender.training.parameters import MODEL_PARAMETER_DEFAULTS
 from recommender.training.versions import model_version_activate_if_better, model_version_register
 
 logger = logging.getLogger(__name__)
 
 # A running run whose worker has not reported for this long is taken as dead.
 STALE_AFTER = timedelta(minutes=10)
-PROGRESS_EVERY_SECONDS = 2.0
+# The live page polls every second or two; a step report is saved at most this often.
+PROGRESS_EVERY_SECONDS = 1.0
 LOG_TAIL_LINES = 40
 
 
@@ -36,14 +38,40 @@ class TrainingCancelled(Exception):
     pass
 
 
+class TrainingPending(Exception):
+    """A run is already queued or running (staff cancel it or wait for it)."""
+
+    def __init__(self, run: TrainingRun) -> None:
+        self.run = run
+        super().__init__(f"Training run {run.pk} is {run.status}; cancel it or wait for it.")
+
+
 def training_run_create(
     *, parameters: dict | None = None, user=None, trigger: str = "manual"
 ) -> TrainingRun:
+    parameters = parameters or {}
     return TrainingRun.objects.create(
-        parameters=parameters or {},
+        parameters=parameters,
         requested_by=user if user and user.is_authenticated else None,
         trigger=trigger,
+        max_epochs=parameters.get("max_epochs", MODEL_PARAMETER_DEFAULTS["max_epochs"]),
     )
+
+
+def training_run_create_unless_pending(
+    *, parameters: dict, user=None, trigger: str = "manual"
+) -> TrainingRun:
+    """A queued run, unless one is queued or running (TrainingPending names it). Call it
+    inside the transaction that enqueues the run."""
+    with transaction.atomic():
+        pending = (
+            TrainingRun.objects.select_for_update()
+            .filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
+            .first()
+        )
+        if pending is not None:
+            raise TrainingPending(pending)
+        return training_run_create(parameters=parameters, user=user, trigger=trigger)
 
 
 def training_runs_reap_stale(*, now=None) -> int:
@@ -70,6 +98,13 @@ def training_run_cancel(*, run: TrainingRun) -> None:
             current_app.control.revoke(run.celery_task_id)
     elif run.status == TrainingRun.Status.RUNNING:
         TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        if run.heartbeat_at and run.heartbeat_at < timezone.now() - STALE_AFTER:
+            # Its worker is gone (no heartbeat): nobody would see the request.
+            _finish(
+                run,
+                TrainingRun.Status.CANCELLED,
+                error="Cancelled after its worker stopped reporting.",
+            )
 
 
 def training_run_execute(
@@ -104,6 +139,7 @@ def _train_and_register(run: TrainingRun, progress: RunProgress) -> ModelVersion
     result = train_from_database(parameters=run.parameters, progress=progress, log=progress.log)
     if progress.cancelled:
         raise TrainingCancelled("cancelled by staff")
+    progress.phase("registering")
     version = model_version_register(run=run, result=result)
     progress.log(f"registered model v{version.pk}: holdout NDCG@10 {version.holdout_ndcg:.4f}")
     activate = run.parameters.get("activate", "if_better")
@@ -114,6 +150,7 @@ def _train_and_register(run: TrainingRun, progress: RunProgress) -> ModelVersion
         )
     TrainingRun.objects.filter(pk=run.pk).update(
         status=TrainingRun.Status.SUCCEEDED,
+        phase="done",
         finished_at=timezone.now(),
         device=result.device,
         timings=result.timings,
@@ -147,12 +184,14 @@ def _finish(run: TrainingRun, status: str, *, error: str = "") -> None:
 
 
 class RunProgress:
-    """The progress callback fit() calls: saves progress, heartbeats, checks cancellation."""
+    """The progress callback fit() calls: saves progress and each epoch's figures,
+    heartbeats, checks cancellation, and says why training stopped."""
 
     def __init__(self, run: TrainingRun, on_report: Callable[[dict], None] | None = None) -> None:
         self.run = run
         self.on_report = on_report
         self.lines: list[str] = []
+        self.history: list[dict] = []
         self.saved_at = 0.0
         self.cancelled = False
 
@@ -160,6 +199,10 @@ class RunProgress:
         logger.info("run %s: %s", self.run.pk, line)
         self._append(line)
         self.save(force=True)
+
+    def phase(self, name: str) -> None:
+        """The stage the run is in (exporting, training, evaluating...), shown live."""
+        self.save(force=True, phase=name)
 
     def _append(self, line: str) -> None:
         self.lines = (self.lines + [f"{timezone.now():%H:%M:%S} {line}"])[-LOG_TAIL_LINES:]
@@ -177,25 +220,84 @@ class RunProgress:
         return not TrainingRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists()
 
     def __call__(self, report: dict) -> bool:
+        if report.get("stage") == "phase":
+            self.phase(report["phase"])
+            return True
+        fields = _run_fields(report)
         if report.get("stage") == "epoch":
-            self._append(
-                f"epoch {report.get('epoch')}: loss {report.get('loss', 0):.4f} val NDCG@10 {report.get('val_ndcg@10')}"
-            )
+            fields.update(self._epoch_ended(report))
         if self.on_report is not None:
             self.on_report(report)
-        keep_going = self.save(force=report.get("stage") == "epoch", **_run_fields(report))
-        if not keep_going:
+        keep_going = self.save(force=report.get("stage") == "epoch", **fields)
+        if not keep_going and not self.cancelled:
             self.cancelled = True
+            self._append(f"cancelled by staff at epoch {report.get('epoch')}")
+            self.save(force=True, stopped_by=StopReason.CANCELLED, still_improving=None)
         return keep_going
+
+    def _epoch_ended(self, report: dict) -> dict:
+        """The epoch's line in the log and its entry in the history; when it was the
+        last, why training stopped."""
+        entry = _history_entry(report)
+        self.history.append(entry)
+        self._append(_epoch_line(entry, report.get("epochs")))
+        fields: dict = {"history": self.history}
+        stopped_by = report.get("stopped_by")
+        if stopped_by:
+            fields.update(stopped_by=stopped_by, still_improving=bool(report.get("improved")))
+            self._append(_stop_line(stopped_by, entry, report))
+        return fields
+
+
+def _rounded(value, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _history_entry(report: dict) -> dict:
+    return {
+        "epoch": int(report["epoch"]),
+        "loss": _rounded(report.get("loss")),
+        "val_ndcg": _rounded(report.get("val_ndcg@10")),
+        "elapsed": _rounded(report.get("elapsed"), 1),
+    }
+
+
+def _epoch_line(entry: dict, epochs: int | None) -> str:
+    of = f"/{epochs}" if epochs else ""
+    loss = "n/a" if entry["loss"] is None else f"{entry['loss']:.4f}"
+    validation = (
+        "not validated"
+        if entry["val_ndcg"] is None
+        else f"validation NDCG@10 {entry['val_ndcg']:.4f}"
+    )
+    elapsed = "" if entry["elapsed"] is None else f" ({entry['elapsed']:.0f} s)"
+    return f"epoch {entry['epoch']}{of}: loss {loss}, {validation}{elapsed}"
+
+
+def _stop_line(stopped_by: str, entry: dict, report: dict) -> str:
+    best = report.get("best_val_ndcg@10")
+    best_text = "" if best is None or best < 0 else f" (best {best:.4f})"
+    if stopped_by == StopReason.TIME_CAP and report.get("improved"):
+        return (
+            f"stopped by the time cap at epoch {entry['epoch']} while validation NDCG@10 was"
+            f" still improving{best_text}; a longer budget (max_train_seconds) may help"
+        )
+    return (
+        f"training stopped at epoch {entry['epoch']} by {StopReason(stopped_by).label}{best_text}"
+    )
 
 
 def _run_fields(report: dict) -> dict:
     """The TrainingRun fields a progress report updates."""
-    fields = {}
+    fields: dict = {"phase": "training the transformer"}
     if "epoch" in report:
         fields["epoch"] = int(report["epoch"])
     if "step" in report:
         fields["step"] = int(report["step"])
+    if report.get("steps"):
+        fields["steps_per_epoch"] = int(report["steps"])
+    if report.get("epochs"):
+        fields["max_epochs"] = int(report["epochs"])
     if report.get("loss") is not None:
         fields["loss"] = float(report["loss"])
     if report.get("val_ndcg@10") is not None:

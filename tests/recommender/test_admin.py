@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from recommender.models import ModelVersion, RefreshRun, TrainingRun, UserRecommendation
+from recommender.models import (
+    ModelVersion,
+    RefreshRun,
+    StopReason,
+    TrainingRun,
+    UserRecommendation,
+)
 from recommender.training.pipeline import train_from_database
 from recommender.training.versions import model_version_register
 from tests.factories import UserFactory
@@ -66,19 +72,40 @@ def test_the_version_page_lists_every_candidate_and_the_one_served(staff_client,
     assert result.model.name in listing.content.decode()
 
 
-def test_train_button_queues_a_run_and_a_failing_run_does_not_break_the_page(
-    staff_client, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(reverse("admin:recommender_trainingrun_start"))
-    assert response.status_code == 302
-    run = TrainingRun.objects.get()
-    # Eager mode ran it at once: with no events it failed, and says why.
-    assert run.status == TrainingRun.Status.FAILED and "events to learn from" in run.error
-    assert (
-        staff_client.get(reverse("admin:recommender_trainingrun_change", args=[run.pk])).status_code
-        == 200
+def test_a_run_page_shows_its_log_once_rounded_figures_and_links_to_its_live_page(staff_client):
+    run = TrainingRun.objects.create(
+        status="succeeded",
+        log_tail="10:00:00 unique log line",
+        loss=7.123456789012345,
+        validation_ndcg=0.0612345678901234,
+        timings={"export": 1.23456789},
+        epoch=3,
+        max_epochs=40,
+        stopped_by=StopReason.TIME_CAP,
+        still_improving=True,
     )
+
+    html = staff_client.get(reverse("admin:recommender_trainingrun_change", args=[run.pk]))
+    html = html.content.decode()
+
+    assert html.count("unique log line") == 1
+    assert "7.1235" in html and "0.0612" in html and "export 1.2 s" in html
+    assert "7.12345678" not in html and "0.06123456" not in html and "1.23456789" not in html
+    assert "while validation NDCG@10 was still improving" in html
+    assert reverse("dashboards:training-run", args=[run.pk]) in html
+    listing = staff_client.get(reverse("admin:recommender_trainingrun_changelist"))
+    assert reverse("dashboards:training") in listing.content.decode()  # start with parameters
+
+
+def test_a_refresh_page_links_to_its_live_page(staff_client, active_version):
+    refresh = RefreshRun.objects.create(
+        model_version=active_version, users=30, users_per_second=1234.5678
+    )
+
+    html = staff_client.get(reverse("admin:recommender_refreshrun_change", args=[refresh.pk]))
+
+    assert reverse("dashboards:training-refresh", args=[refresh.pk]) in html.content.decode()
+    assert "1,235" in html.content.decode()
 
 
 def test_train_button_needs_a_post_and_a_staff_member(client):
