@@ -109,7 +109,9 @@ def screenshot():
             "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
         )
         width = browser.get_window_size()["width"]
-        browser.set_window_size(width, min(max(int(height) + 40, 600), 6000))
+        # The window's chrome (headless too) takes part of its height from the page.
+        chrome = browser.execute_script("return window.outerHeight - window.innerHeight")
+        browser.set_window_size(width, min(max(int(height) + int(chrome) + 20, 600), 6000))
         path = SCREENSHOTS / f"{name}.png"
         browser.save_screenshot(str(path))
         browser.set_window_size(*WINDOW)

@@ -34,4 +34,4 @@ def test_a_shopper_who_is_not_staff_is_refused_every_dashboard(browser):
         browser.get(f"{browser.live_server_url}{url}")
         # The admin sends a signed-in non-staff user to its sign-in page.
         assert "/admin/login/" in browser.current_url, page.url_name
-        assert "dashboard" not in browser.find_element(By.TAG_NAME, "body").get_attribute("class")
+        assert "dash-page" not in browser.find_element(By.TAG_NAME, "body").get_attribute("class")
