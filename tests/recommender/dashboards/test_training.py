@@ -231,3 +231,20 @@ def test_cancelling_a_running_refresh_ends_it_at_once(boss, active_version):
 
     assert state["status"] == "cancelled" and state["is_finished"] is True
     assert "cancelled" in state["message"]
+
+
+def test_the_page_reads_a_fixed_number_of_small_queries_however_many_runs(
+    boss, active_version, django_assert_max_num_queries
+):
+    for n in range(25):
+        run = TrainingRun.objects.create(status="succeeded", epoch=3, max_epochs=3, loss=7.0)
+        ModelVersion.objects.create(run=run, artifact_path=f"/v{n}")
+    for _ in range(12):
+        RefreshRun.objects.create(model_version=active_version, status="succeeded")
+
+    # The user, the runs, the served version, the refreshes, the periodic tasks.
+    with django_assert_max_num_queries(6):
+        html = boss.get(PAGE).content.decode()
+
+    assert html.count('href="/admin/dashboards/training/runs/') == 20
+    assert html.count('href="/admin/dashboards/training/refreshes/') == 10
