@@ -19,6 +19,12 @@ The interface is :class:`Personalizer`, three methods:
 - ``recommend(*, shopper, limit, exclude=())`` and ``similar(*, product_id, shopper,
   limit)``: lists of :class:`ScoredItem`, best first.
 
+Two optional parts serve staff (the shopper inspector and the explain view of a search):
+``describe(*, shopper)`` answers facts about how the personalizer sees a shopper (label
+-> text, e.g. their segment or the model serving them; the default knows none), and
+``component_labels`` names the score components its search answers carry (name ->
+(short label, what it measures)).
+
 A plug-in that would rather rank a list of ScoredItems derives from
 :class:`RankSearchFromList` and implements ``rank_search`` instead::
 
@@ -45,6 +51,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -159,6 +166,15 @@ class Personalizer(ABC):
     def similar(self, *, product_id: int, shopper: Shopper, limit: int) -> list[ScoredItem]:
         """Products similar to ``product_id``, best first."""
 
+    # The score components of this personalizer's search answers, for staff: name ->
+    # (short label, what it measures). Names it does not list are shown as they are.
+    component_labels: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
+    def describe(self, *, shopper: Shopper) -> dict[str, str]:
+        """Optional: what staff should know of how this personalizer sees ``shopper``
+        (label -> text, in the order to show them). Nothing by default."""
+        return {}
+
 
 class RankSearchFromList(Personalizer):
     """Adapter for a plug-in that ranks search candidates as a list of ScoredItems: it
@@ -181,6 +197,18 @@ class DefaultPersonalizer(Personalizer):
 
     name = "default"
     recommendations_cacheable = True  # popularity and the shopper's own purchases
+    component_labels = MappingProxyType(
+        {
+            "text": (
+                "Text match",
+                "How well the title and description match the query (1 = the best match).",
+            ),
+            "popularity": (
+                "Popularity",
+                "The product's interaction count, on a log scale: breaks near-ties of text.",
+            ),
+        }
+    )
 
     def rank_search_columns(self, *, shopper, query, candidates):
         top = math.log1p(max(candidates.popularity, default=0) or 1)
@@ -243,6 +271,14 @@ class SafePersonalizer(Personalizer):
         self.name = primary.name if primary else fallback.name
         chosen = primary if primary is not None else fallback
         self.recommendations_cacheable = chosen.recommendations_cacheable
+        labels = {}
+        try:  # the plug-in's labels first, in its order
+            labels.update(primary.component_labels if primary is not None else {})
+        except Exception:  # a plug-in's labels are a nicety, never a reason to fail
+            logger.exception("Personalizer %s has unreadable component_labels", self.name)
+        for name, label in fallback.component_labels.items():
+            labels.setdefault(name, label)
+        self.component_labels = MappingProxyType(labels)
 
     def _call(self, method: str, **kwargs):
         _fell_back.set(False)
@@ -285,6 +321,17 @@ class SafePersonalizer(Personalizer):
 
     def similar(self, *, product_id, shopper, limit):
         return self._call("similar", product_id=product_id, shopper=shopper, limit=limit)
+
+    def describe(self, *, shopper):
+        """The plug-in's facts about the shopper as text; none when it fails (logged)."""
+        if self.primary is None:
+            return self.fallback.describe(shopper=shopper)
+        try:
+            facts = self.primary.describe(shopper=shopper)
+            return {str(label): str(text) for label, text in facts.items()}
+        except Exception:
+            logger.exception("Personalizer %s.describe failed", type(self.primary).__name__)
+            return {}
 
 
 # Whether this context's last recommend/similar answer came from the fallback because

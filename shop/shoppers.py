@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import import_module
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
@@ -126,3 +128,42 @@ def shopper_opted_out(*, user_id: int) -> bool:
 
 def shopper_opt_out_forget(*, user_id: int) -> None:
     cache_delete_many([_opt_out_key(user_id)])
+
+
+def session_opted_out(*, session_id: str) -> bool:
+    """The opt-out an anonymous shopper's browser session keeps (``OPT_OUT_SESSION_KEY``),
+    read from the session store: a browser shopper's ``session_id`` is their Django
+    session key (``shopper_from_request``). App devices (``device:<id>``) have no session,
+    and a key that is gone or expired keeps no choice."""
+    if not session_id or session_id.startswith(DEVICE_SESSION_PREFIX):
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_id)
+    return bool(store.get(OPT_OUT_SESSION_KEY))
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """Where a shopper's opt-out of personalization is recorded, if anywhere."""
+
+    profile: bool = False  # their ShopperProfile (a signed-in shopper's, every device)
+    session: bool = False  # the browser session's stored choice
+
+    @property
+    def opted_out(self) -> bool:
+        return self.profile or self.session
+
+
+def shopper_opt_out(*, user_id: int | None, session_id: str = "") -> OptOut:
+    """A shopper's opt-out as ``shopper_from_request`` reads it for a request from that
+    user and session, outside any request (staff tools)."""
+    return OptOut(
+        profile=user_id is not None and shopper_opted_out(user_id=user_id),
+        session=session_opted_out(session_id=session_id),
+    )
+
+
+def shopper_for(*, user_id: int | None, session_id: str = "") -> Shopper:
+    """The Shopper the shop serves that user and session, opt-out included: what staff
+    tools show them (the inspector, the explain view of a search)."""
+    opt_out = shopper_opt_out(user_id=user_id, session_id=session_id)
+    return Shopper(user_id=user_id, session_id=session_id, personalize=not opt_out.opted_out)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from shop.admin.catalogue import EstimatedCountPaginator
 from shop.models import Event, ShopperProfile
+
+# The characters of a session id the event list shows (the whole id is its title).
+SESSION_SHOWN = 12
 
 
 @admin.register(Event)
@@ -33,7 +40,25 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="session")
     def session_short(self, obj: Event) -> str:
-        return obj.session_id[:8]
+        """The session id's start, the whole id in its title, linked to the shopper
+        inspector for that session (and user): staff copy it from there, whole."""
+        if not obj.session_id:
+            return "-"
+        query = {"session": obj.session_id}
+        if obj.user_id is not None:
+            query["user"] = obj.user_id
+        short = (
+            obj.session_id
+            if len(obj.session_id) <= SESSION_SHOWN
+            else obj.session_id[:SESSION_SHOWN] + "…"
+        )
+        return format_html(
+            '<a href="{}?{}" title="{}">{}</a>',
+            reverse("dashboards:inspector"),
+            urlencode(query),
+            obj.session_id,
+            short,
+        )
 
 
 @admin.register(ShopperProfile)

@@ -8,12 +8,11 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from shop.models import SearchRule, ShopperProfile
-from shop.search.params import SearchInputError, SearchParams
-from shop.search.service import search_products
-from shop.shoppers import Shopper
+from shop.models import Event, SearchRule
+from shop.search.explain import search_explain
+from shop.shoppers import shopper_for
 
-EXPLAIN_RESULTS = 50
+SESSION_ID_LENGTH = Event._meta.get_field("session_id").max_length
 
 
 @admin.register(SearchRule)
@@ -37,13 +36,14 @@ class SearchRuleAdmin(admin.ModelAdmin):
         return [explain, *super().get_urls()]
 
     def explain_view(self, request):
-        """The ordered results of a query for a chosen shopper, with each score part."""
+        """The ordered results of a query for a chosen shopper (a username and/or an
+        anonymous session id), each score component labelled (shop.search.explain)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         context = {**self.admin_site.each_context(request), "title": "Explain a search"}
         query = request.GET.get("q", "")
         username = request.GET.get("user", "").strip()
-        session_id = request.GET.get("session", "").strip()[:64]
+        session_id = request.GET.get("session", "").strip()[:SESSION_ID_LENGTH]
         context.update(query=query, username=username, session_id=session_id)
         if "q" in request.GET:
             context.update(_explained(query, username=username, session_id=session_id))
@@ -51,39 +51,16 @@ class SearchRuleAdmin(admin.ModelAdmin):
 
 
 def _explained(query: str, *, username: str, session_id: str) -> dict:
-    """The explain page's results for the query as that user (or session) gets them, or
-    an error to show."""
-    user = None
+    """The explain page's results for the query as that user and/or session gets them
+    (their opt-out included), or an error to show."""
+    user_id = None
     if username:
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
+        user_id = (
+            get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
+        )
+        if user_id is None:
             return {"error": f"No user named {username!r}."}
-    opted_out = bool(
-        user and ShopperProfile.objects.filter(user=user, personalization_opt_out=True).exists()
+    shopper = (
+        shopper_for(user_id=user_id, session_id=session_id) if username or session_id else None
     )
-    shopper = Shopper(
-        user_id=user.pk if user else None, session_id=session_id, personalize=not opted_out
-    )
-    try:
-        params = SearchParams.from_mapping({"q": query, "page_size": str(EXPLAIN_RESULTS)})
-        result = search_products(params=params, shopper=shopper)
-    except SearchInputError as error:
-        return {"error": f"{error.field}: {error.reason}"}
-    names = _component_names(result.hits)
-    return {
-        "result": result,
-        "opted_out": opted_out,
-        "component_names": names,
-        "rows": [
-            (n, hit, [hit.components.get(c) for c in names])
-            for n, hit in enumerate(result.hits, start=1)
-        ],
-    }
-
-
-def _component_names(hits) -> list[str]:
-    """The explain table's score columns: the usual ones, then any a plug-in adds."""
-    names = ["text", "affinity", "popularity", "rules"]
-    for hit in hits:
-        names.extend(name for name in hit.components if name not in names)
-    return names
+    return {"explained": search_explain(query=query, shopper=shopper), "shopper": shopper}

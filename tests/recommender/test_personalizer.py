@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from recommender import personalizer as personalizer_module
 from recommender.ml.ranking import LIVE_FEATURES
-from recommender.personalizer import RecommenderPersonalizer
+from recommender.models import UserRecommendation
+from recommender.personalizer import RecommenderPersonalizer, shopper_segment
 from shop.personalization import ScoredItem
 from shop.shoppers import Shopper
 from tests.factories import ProductFactory, UserFactory
@@ -132,3 +136,94 @@ def test_a_product_the_shopper_already_bought_is_demoted(monkeypatch, candidates
     ranked = ranked_for(Shopper(user_id=UserFactory().pk), candidates)
     assert ranked[-1].product_id == candidates[0].product_id
     assert ranked[-1].components["bought"] < 0
+
+
+# --- What staff see of a shopper (describe; the shopper inspector) --------------------
+
+
+@pytest.mark.parametrize(
+    ("interactions", "segment"),
+    [(0, "cold"), (3, "cold"), (4, "warm"), (10, "warm"), (11, "hot"), (5000, "hot")],
+)
+def test_segments_use_the_evaluations_thresholds(interactions, segment):
+    assert shopper_segment(interactions) == segment
+
+
+def test_without_a_model_only_the_segment_is_known(shop_data):
+    facts = RecommenderPersonalizer().describe(shopper=Shopper(user_id=shop_data[0].pk))
+
+    assert facts == {
+        "Segment": "warm (6 interactions the model reads; cold ≤ 3, hot ≥ 11)",
+        "Served model": "none: the shop's default answers (popularity)",
+    }
+
+
+def test_a_shopper_is_known_when_the_served_model_trained_on_their_history(
+    active_version, shop_data
+):
+    # make_shop: shopper u's events fall on day u of 2024.
+    active_version.data_cutoff = datetime(2024, 1, 10, tzinfo=UTC)
+    active_version.save()
+    personalizer = RecommenderPersonalizer()
+
+    early = personalizer.describe(shopper=Shopper(user_id=shop_data[0].pk))
+    late = personalizer.describe(shopper=Shopper(user_id=shop_data[20].pk))
+
+    assert early["Served model"].startswith(f"v{active_version.pk} (")
+    assert early["New or known"].startswith("known: the served model trained on their history")
+    assert (
+        late["New or known"] == "new: no history up to the served model's data cutoff (2024-01-10)"
+    )
+
+
+def test_the_cached_top_k_and_vector_are_described(active_version, shop_data):
+    user = shop_data[0]
+    UserRecommendation.objects.create(
+        user=user, model_version=active_version, items=[[900001, 0.5, None]] * 3, vector=b"\0" * 64
+    )
+
+    facts = RecommenderPersonalizer().describe(shopper=Shopper(user_id=user.pk))
+
+    assert facts["Cached top-K"].startswith("3 items, computed 0")
+    assert "newer events since" in facts["Cached top-K"]  # last_event_id was never set
+    assert facts["Shopper vector"] == "stored, behind their newest event: computed when they search"
+
+
+def test_a_list_of_another_version_is_said_to_be_stale(active_version, newer_version, shop_data):
+    user = shop_data[0]
+    UserRecommendation.objects.create(user=user, model_version=newer_version, items=[])
+
+    facts = RecommenderPersonalizer().describe(shopper=Shopper(user_id=user.pk))
+
+    assert facts["Cached top-K"].startswith(f"0 items of v{newer_version.pk}, another version")
+
+
+def test_anonymous_and_opted_out_shoppers_are_described_as_served(active_version):
+    personalizer = RecommenderPersonalizer()
+
+    anonymous = personalizer.describe(shopper=Shopper(session_id="nobody-yet", personalize=False))
+
+    assert anonymous["Segment"].startswith("cold (0 interactions")
+    assert anonymous["Cached top-K"] == "none: an anonymous shopper is scored when they ask"
+    assert anonymous["Shopper vector"] == "none: no history yet"
+    assert anonymous["Personalization"].startswith("off (opted out)")
+
+
+def test_the_inspector_shows_the_models_recommendations_with_reasons(
+    admin_client, active_version, shop_data, settings
+):
+    settings.SHOP_PERSONALIZER = "recommender.personalizer.RecommenderPersonalizer"
+    user = shop_data[0]
+
+    response = admin_client.get(reverse("dashboards:inspector"), {"user": user.pk, "q": "thing"})
+
+    assert response.status_code == 200
+    reasons = [item.reason for _n, _product, item, _score in response.context["recommendations"]]
+    assert reasons[0].startswith("Because you showed interest in “Thing number")
+    assert response.context["described"]["Segment"].startswith("warm")
+    page = response.content.decode()
+    assert f"<td>{reasons[0]}</td>" in page
+    assert "<th>Served model</th><td>v" in page
+    labels = [c.label for c in response.context["explained"].columns]
+    assert labels[:3] == ["Text match", "Taste", "Popularity"]
+    assert "x_affinity" not in page

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from shop.models import Brand, Category, Event, EventType, Product, SearchRule
+from shop.models import Brand, Category, Event, EventType, Product
 from tests.factories import (
     BrandFactory,
     CategoryFactory,
@@ -416,18 +416,21 @@ def test_the_shop_models_are_all_registered():
         assert admin.site.is_registered(model)
 
 
-def test_staff_explain_mode_lists_each_score_component(admin_client, settings):
-    settings.SHOP_PERSONALIZER = "shop.personalization.DefaultPersonalizer"
-    pinned = ProductFactory(title="120 grit sanding roll")
-    ProductFactory(title="80 grit sanding roll")
-    user = UserFactory()
-    SearchRule.objects.create(query="roll", product=pinned, action="pin")
-    url = reverse("admin:shop_searchrule_explain")
-    response = admin_client.get(url, {"q": "roll", "user": user.username})
-    assert response.status_code == 200
-    page = response.content.decode()
-    for name in ("text", "popularity", "rules"):
-        assert f"<th>{name}</th>" in page
-    rows = response.context["rows"]
-    assert rows[0][1].product == pinned
-    assert admin_client.get(url, {"q": "roll", "user": "nobody"}).status_code == 200
+def test_the_event_list_shows_a_session_id_whole_in_its_title_and_links_the_inspector(
+    admin_client,
+):
+    session_id = "0123456789abcdefghijklmnopqrstuv"  # a Django session key's 32 characters
+    EventFactory(user=None, session_id=session_id)
+    signed_in = EventFactory(session_id="signed-in-session-0001")
+
+    page = admin_client.get(changelist_url("event")).content.decode()
+
+    inspector = reverse("dashboards:inspector")
+    assert (
+        f'<a href="{inspector}?session={session_id}" title="{session_id}">0123456789ab…</a>' in page
+    )
+    user_link = f"{inspector}?session=signed-in-session-0001&amp;user={signed_in.user_id}"
+    assert f'<a href="{user_link}" title="signed-in-session-0001">signed-in-se…</a>' in page
+    # The explain view and the inspector take the whole id the link carries.
+    response = admin_client.get(f"{inspector}?session={session_id}")
+    assert response.context["shopper"].session_id == session_id
