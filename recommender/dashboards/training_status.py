@@ -60,14 +60,10 @@ def _version(version: ModelVersion | None) -> dict | None:
 
 def training_run_state(run: TrainingRun, *, can_cancel: bool) -> dict:
     """Everything the run's live page shows."""
-    now = timezone.now()
-    heartbeat_age = (now - run.heartbeat_at).total_seconds() if run.heartbeat_at else None
-    stale = run.status == TrainingRun.Status.RUNNING and (heartbeat_age or 0) > (
-        STALE_AFTER.total_seconds()
-    )
     history = run.history or []
     best = max((e["val_ndcg"] for e in history if e.get("val_ndcg") is not None), default=None)
     progress = training_run_progress(run)
+    stale_note = _stale_note(run)
     return {
         "id": run.pk,
         "status": run.status,
@@ -87,13 +83,8 @@ def training_run_state(run: TrainingRun, *, can_cancel: bool) -> dict:
         "log": run.log_tail.splitlines(),
         "error": run.error[-ERROR_TAIL_CHARACTERS:],
         "elapsed": seconds_text(run.duration_seconds),
-        "stale": stale,
-        "stale_note": (
-            f"No progress report for {seconds_text(heartbeat_age)}: the process training it"
-            " may have stopped (it is marked failed once the reaper runs)."
-            if stale
-            else ""
-        ),
+        "stale": bool(stale_note),
+        "stale_note": stale_note,
         "stop_note": run.stop_note,
         "stop_warning": run.stopped_while_improving,
         "cancel_requested": run.cancel_requested,
@@ -101,6 +92,19 @@ def training_run_state(run: TrainingRun, *, can_cancel: bool) -> dict:
         "device": run.device,
         "model_version": _version(getattr(run, "model_version", None)),
     }
+
+
+def _stale_note(run: TrainingRun) -> str:
+    """What to say of a running run that stopped reporting ("" while it reports)."""
+    if run.status != TrainingRun.Status.RUNNING or run.heartbeat_at is None:
+        return ""
+    silent = (timezone.now() - run.heartbeat_at).total_seconds()
+    if silent <= STALE_AFTER.total_seconds():
+        return ""
+    return (
+        f"No progress report for {seconds_text(silent)}: the process training it may have"
+        " stopped (the reaper marks it failed; cancelling it ends it now)."
+    )
 
 
 def _progress_text(run: TrainingRun, progress: float | None) -> str:

@@ -4,9 +4,11 @@ errors (the staff API's checks); a run's live state as JSON; the refreshes' page
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from recommender.models import ModelVersion, RefreshRun, StopReason, TrainingRun
 from shop.dashboards.nav import dashboard_pages
@@ -248,3 +250,14 @@ def test_the_page_reads_a_fixed_number_of_small_queries_however_many_runs(
 
     assert html.count('href="/admin/dashboards/training/runs/') == 20
     assert html.count('href="/admin/dashboards/training/refreshes/') == 10
+
+
+def test_a_running_run_that_stopped_reporting_is_flagged_on_its_page(boss):
+    long_ago = timezone.now() - timedelta(hours=1)
+    run = TrainingRun.objects.create(status="running", started_at=long_ago, heartbeat_at=long_ago)
+    fresh = TrainingRun.objects.create(status="succeeded", heartbeat_at=long_ago)
+
+    state = boss.get(run_url("run-status", run.pk)).json()
+
+    assert state["stale"] is True and "No progress report for 1 h 00 min" in state["stale_note"]
+    assert boss.get(run_url("run-status", fresh.pk)).json()["stale"] is False
