@@ -59,36 +59,47 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 
 
 def rollups_refresh(*, full: bool = False, today: date | None = None) -> dict:
-    """Recompute every rollup on the days new events fell on (all days with events, up
-    to MAX_BACKFILL_DAYS back, when ``full`` or on the first run). Returns what it did."""
+    """Recompute every rollup on the days new events fell on (on the first run, every
+    day from the oldest event's; with ``full``, every day: rows of days whose events
+    were deleted go too), at most MAX_BACKFILL_DAYS back. Returns what it did.
+
+    One refresh at a time: it runs in one transaction holding the watermark's row, so a
+    second one (the overview's "Refresh now" while the Celery task runs) waits, then
+    finds the watermark moved; two at once would insert the same days' rows twice."""
     started = time.monotonic()
     today = today or timezone.localdate()
-    state, _ = RollupState.objects.get_or_create(name=WATERMARK)
-    newest = Event.objects.aggregate(newest=Max("pk"))["newest"] or 0
-    days = {today}
-    if full or state.last_event_id == 0:
-        oldest = Event.objects.aggregate(oldest=Min("occurred_at"))["oldest"]
-        if oldest is not None:
-            first = max(timezone.localdate(oldest), today - timedelta(days=MAX_BACKFILL_DAYS))
+    earliest = today - timedelta(days=MAX_BACKFILL_DAYS)
+    RollupState.objects.get_or_create(name=WATERMARK)
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().get(name=WATERMARK)
+        newest = Event.objects.aggregate(newest=Max("pk"))["newest"] or 0
+        days = {today}
+        first = None
+        if full:
+            first = earliest
+        elif state.last_event_id == 0:
+            oldest = Event.objects.aggregate(oldest=Min("occurred_at"))["oldest"]
+            first = None if oldest is None else max(timezone.localdate(oldest), earliest)
+        elif newest > state.last_event_id:
+            touched = Event.objects.filter(pk__gt=state.last_event_id, pk__lte=newest).dates(
+                "occurred_at", "day"
+            )
+            days |= {d for d in touched if d >= earliest}
+        if first is not None:
             days |= {first + timedelta(days=n) for n in range((today - first).days + 1)}
-    elif newest > state.last_event_id:
-        touched = Event.objects.filter(pk__gt=state.last_event_id, pk__lte=newest).dates(
-            "occurred_at", "day"
+        ranges = _contiguous(sorted(days))
+        for name, refresh in _ROLLUPS.items():
+            for first_day, last_day in ranges:
+                with transaction.atomic():
+                    refresh(first_day, last_day)
+            logger.info("rollup %s: %d day range(s) recomputed", name, len(ranges))
+        seconds = time.monotonic() - started
+        RollupState.objects.filter(pk=state.pk).update(
+            last_event_id=max(newest, state.last_event_id),
+            refreshed_at=timezone.now(),
+            days_refreshed=len(days),
+            seconds=seconds,
         )
-        days |= {d for d in touched if d >= today - timedelta(days=MAX_BACKFILL_DAYS)}
-    ranges = _contiguous(sorted(days))
-    for name, refresh in _ROLLUPS.items():
-        for first, last in ranges:
-            with transaction.atomic():
-                refresh(first, last)
-        logger.info("rollup %s: %d day range(s) recomputed", name, len(ranges))
-    seconds = time.monotonic() - started
-    RollupState.objects.filter(pk=state.pk).update(
-        last_event_id=max(newest, state.last_event_id),
-        refreshed_at=timezone.now(),
-        days_refreshed=len(days),
-        seconds=seconds,
-    )
     return {"days": len(days), "rollups": sorted(_ROLLUPS), "seconds": round(seconds, 3)}
 
 

@@ -1,4 +1,9 @@
-"""Storefront pages: home, search, product. Thin: parse, call a service, render."""
+"""Storefront pages: home, search, product. Thin: parse, call a service, render.
+
+A recommendation list shown (home's "Recommended for you", a product's similar items)
+is logged as an ``impression`` event; its cards link with ``list``, ``pos`` and ``imp``
+(the impression's id), so that the product page logs the click against the list, as
+search results link with ``q``, ``pos`` and ``sid``."""
 
 from __future__ import annotations
 
@@ -10,13 +15,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from shop.events.record import event_record
-from shop.models import EventType, Product, ShopperProfile
+from shop.models import EventType, Product, RecommendationList, ShopperProfile
 from shop.personalization import get_personalizer
 from shop.search.autocomplete import search_autocomplete
 from shop.search.params import SearchInputError
 from shop.search.service import SearchResult, search_and_log
 from shop.selectors import products_in_order, trending_products
-from shop.shoppers import OPT_OUT_SESSION_KEY, shopper_from_request
+from shop.shoppers import OPT_OUT_SESSION_KEY, Shopper, shopper_from_request
 
 HOME_TRENDING = 12
 HOME_RECOMMENDED = 8
@@ -48,7 +53,30 @@ def home(request: HttpRequest) -> HttpResponse:
         recommended = _with_products(
             get_personalizer().recommend(shopper=shopper, limit=HOME_RECOMMENDED)
         )
-    return render(request, "shop/home.html", {"trending": trending, "recommended": recommended})
+    shown_as = RecommendationList.RECOMMENDATIONS
+    return render(
+        request,
+        "shop/home.html",
+        {
+            "trending": trending,
+            "recommended": recommended,
+            "impression_list": shown_as.value,
+            "impression_id": _impression_record(shopper, shown_as, recommended),
+        },
+    )
+
+
+def _impression_record(shopper: Shopper, list_name: str, shown: list) -> int | None:
+    """Log that ``shown`` (product, item) pairs were shown as ``list_name``; the event's
+    id, for the cards' links (None when nothing was shown or nobody to log it for)."""
+    if not shown:
+        return None
+    event = event_record(
+        shopper=shopper,
+        event_type=EventType.IMPRESSION,
+        context={"list": str(list_name), "shown": [product.pk for product, _item in shown]},
+    )
+    return event.pk if event else None
 
 
 @require_GET
@@ -142,23 +170,55 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     position = request.GET.get("pos", "")
     # ASCII digits only: str.isdigit() also accepts "²", which int() rejects.
     if _is_ascii_number(position, max_digits=6):
-        search_event = request.GET.get("sid", "")
-        event_record(
-            shopper=shopper,
-            event_type=EventType.CLICK,
-            product_id=product.pk,
-            # Postgres text cannot hold NUL; the query is the shopper's free text.
-            query=request.GET.get("q", "").replace("\x00", "")[:500],
-            position=int(position),
-            context={"search_event_id": int(search_event)}
-            if _is_ascii_number(search_event, max_digits=18)
-            else {},
-        )
+        if request.GET.get("list") in RecommendationList.values:
+            _list_click_record(request, shopper, product.pk, int(position))
+        else:
+            _search_click_record(request, shopper, product.pk, int(position))
     event_record(shopper=shopper, event_type=EventType.VIEW, product_id=product.pk)
     similar = _with_products(
         get_personalizer().similar(product_id=product.pk, shopper=shopper, limit=SIMILAR_ITEMS)
     )
-    return render(request, "shop/product.html", {"product": product, "similar": similar})
+    shown_as = RecommendationList.SIMILAR
+    return render(
+        request,
+        "shop/product.html",
+        {
+            "product": product,
+            "similar": similar,
+            "impression_list": shown_as.value,
+            "impression_id": _impression_record(shopper, shown_as, similar),
+        },
+    )
+
+
+def _search_click_record(request: HttpRequest, shopper: Shopper, product_id: int, position: int):
+    search_event = request.GET.get("sid", "")
+    event_record(
+        shopper=shopper,
+        event_type=EventType.CLICK,
+        product_id=product_id,
+        # Postgres text cannot hold NUL; the query is the shopper's free text.
+        query=request.GET.get("q", "").replace("\x00", "")[:500],
+        position=position,
+        context={"search_event_id": int(search_event)}
+        if _is_ascii_number(search_event, max_digits=18)
+        else {},
+    )
+
+
+def _list_click_record(request: HttpRequest, shopper: Shopper, product_id: int, position: int):
+    """A click on a recommendation list's card: the list, and the impression it was on."""
+    context = {"list": request.GET["list"]}
+    impression = request.GET.get("imp", "")
+    if _is_ascii_number(impression, max_digits=18):
+        context["impression"] = int(impression)
+    event_record(
+        shopper=shopper,
+        event_type=EventType.CLICK,
+        product_id=product_id,
+        position=position,
+        context=context,
+    )
 
 
 def _is_ascii_number(value: str, *, max_digits: int) -> bool:

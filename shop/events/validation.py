@@ -13,7 +13,13 @@ from typing import Any
 
 from django.utils import timezone
 
-from shop.models import Event, EventType, Product
+from shop.models import (
+    PRODUCTLESS_EVENT_TYPES,
+    Event,
+    EventType,
+    Product,
+    RecommendationList,
+)
 from shop.parsing import RowInvalid, parse_float, parse_int, parse_json_object, parse_text
 
 MAX_SKU = Product._meta.get_field("sku").max_length
@@ -39,7 +45,7 @@ EVENT_COLUMNS = (
     "context",
     "source",
 )
-PRODUCTLESS = {EventType.SEARCH.value}
+PRODUCTLESS = frozenset(t.value for t in PRODUCTLESS_EVENT_TYPES)
 EVENT_TYPE_VALUES = frozenset(EventType.values)
 
 
@@ -85,6 +91,8 @@ def parse_event(
         occurred_at=occurred_at,
         context=parse_json_object(row, "context"),
     )
+    if event_type == EventType.IMPRESSION:
+        _check_impression(event)
     if not event_id:
         event.client_event_id = _content_id(event)
     return event
@@ -120,6 +128,17 @@ def _event_subject(row: dict, event_type: str) -> tuple[str, float | None, str]:
     if event_type == "search" and not query:
         raise RowInvalid("query", "is required for search events")
     return sku, value, query
+
+
+def _check_impression(event: EventRow) -> None:
+    """An impression names the recommendation list it showed (the dashboards count its
+    clicks against it) and no product: what it showed is no sign of interest, and an
+    event with a product counts as one (recently viewed, co-occurrence)."""
+    if event.context.get("list") not in RecommendationList.values:
+        lists = ", ".join(RecommendationList.values)
+        raise RowInvalid("context", f"an impression needs context.list, one of {lists}")
+    if event.sku:
+        raise RowInvalid("sku", "an impression names what it showed in context.shown, not sku")
 
 
 def _content_id(event: EventRow) -> str:

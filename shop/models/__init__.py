@@ -135,10 +135,22 @@ class EventType(models.TextChoices):
     RATING = "rating", "rating"
     AD_IMPRESSION = "ad_impression", "ad impression"
     AD_CLICK = "ad_click", "ad click"
+    # A recommendation list shown (context {"list": RecommendationList, "shown": [ids]}):
+    # the denominator of its click-through, never a sign of interest in a product.
+    IMPRESSION = "impression", "recommendation impression"
 
 
-# Event types that need no product (a search names a query instead).
-PRODUCTLESS_EVENT_TYPES = (EventType.SEARCH,)
+# Event types that need no product (a search names a query, an impression its list).
+PRODUCTLESS_EVENT_TYPES = (EventType.SEARCH, EventType.IMPRESSION)
+
+
+class RecommendationList(models.TextChoices):
+    """The storefront's recommendation lists. An ``impression`` event names the list it
+    showed; a click on one of its cards is a ``click`` event with context
+    {"list": ..., "impression": <impression event id>} and the card's position."""
+
+    RECOMMENDATIONS = "recommendations", "Recommended for you"
+    SIMILAR = "similar", "Similar items"
 
 
 class Event(models.Model):

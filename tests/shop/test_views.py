@@ -4,6 +4,8 @@ Every request goes through the real URLconf, middleware and templates; the test 
 re-raises any exception of a view (``raise_request_exception`` is on), so a 500 fails.
 """
 
+import html
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,7 +15,8 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 from django.utils import timezone
 
-from shop.models import Event, EventType, Product
+from shop.models import DailyRecommendations, Event, EventType, Product
+from shop.rollups import rollups_refresh
 from tests.factories import (
     BrandFactory,
     EventFactory,
@@ -414,7 +417,7 @@ def test_product_page_records_a_view_for_the_logged_in_shopper(client, catalogue
 
     client.get(product.get_absolute_url())
 
-    event = Event.objects.get()
+    event = Event.objects.exclude(event_type=EventType.IMPRESSION).get()
     assert (event.event_type, event.user, event.product) == (EventType.VIEW, shopper, product)
     product.refresh_from_db()
     assert product.popularity == 3 + 1
@@ -427,7 +430,7 @@ def test_product_page_records_views_of_an_anonymous_visitor_in_one_session(clien
     client.get(products["polish"].get_absolute_url())
 
     events = list(Event.objects.order_by("id"))
-    assert [(e.event_type, e.product) for e in events] == [
+    assert [(e.event_type, e.product) for e in events if e.product] == [
         (EventType.VIEW, products["red"]),
         (EventType.VIEW, products["polish"]),
     ]
@@ -488,6 +491,115 @@ def test_product_page_lists_similar_items(client, catalogue):
     similar = [product for product, _item in response.context["similar"]]
     assert similar == [products["matte"], products["kouhong"]]  # same category, popular first
     assert "Similar items" in response.content.decode()
+
+
+# --- Recommendation lists: impressions, clicks and their conversions ------------------
+
+
+def card_links(response, list_name: str) -> list[str]:
+    """The links of the page's cards of the recommendation list ``list_name``, in order."""
+    pattern = rf'href="([^"]*\?list={list_name}&[^"]*)"'
+    return [html.unescape(link) for link in re.findall(pattern, response.content.decode())]
+
+
+def test_home_page_logs_the_recommendations_it_shows_as_one_impression(client, catalogue):
+    shopper = UserFactory()
+    client.force_login(shopper)
+
+    response = client.get(HOME_URL)
+
+    shown = [product.pk for product, _item in response.context["recommended"]]
+    impression = Event.objects.get(event_type=EventType.IMPRESSION)
+    assert (impression.user, impression.product) == (shopper, None)
+    assert impression.context == {"list": "recommendations", "shown": shown}
+    assert card_links(response, "recommendations") == [
+        f"/products/{pk}/?list=recommendations&pos={n}&imp={impression.pk}"
+        for n, pk in enumerate(shown, start=1)
+    ]
+
+
+def test_a_home_page_without_recommendations_logs_nothing(client, catalogue):
+    response = client.get(HOME_URL)
+
+    assert response.context["recommended"] == []
+    assert not Event.objects.exists()
+    assert card_links(response, "recommendations") == []
+
+
+def test_an_impression_adds_no_popularity(client, catalogue):
+    client.force_login(UserFactory())
+    before = dict(Product.objects.values_list("pk", "popularity"))
+
+    client.get(HOME_URL)
+
+    assert Event.objects.filter(event_type=EventType.IMPRESSION).exists()
+    assert dict(Product.objects.values_list("pk", "popularity")) == before
+
+
+def test_a_recommended_card_followed_and_bought_is_a_click_and_a_conversion(client, catalogue):
+    shopper = UserFactory()
+    client.force_login(shopper)
+    home = client.get(HOME_URL)
+    shown = [product for product, _item in home.context["recommended"]]
+    impression = Event.objects.get(event_type=EventType.IMPRESSION)
+
+    assert client.get(card_links(home, "recommendations")[1]).status_code == 200
+
+    click = Event.objects.get(event_type=EventType.CLICK)
+    assert (click.user, click.product, click.position, click.query) == (shopper, shown[1], 2, "")
+    assert click.context == {"list": "recommendations", "impression": impression.pk}
+    assert Event.objects.filter(event_type=EventType.VIEW, product=shown[1]).count() == 1
+    bought = {"type": "purchase", "sku": shown[1].sku, "occurred_at": timezone.now().isoformat()}
+    answer = client.post(
+        reverse("v1:events"), {"events": [bought]}, content_type="application/json"
+    )
+    assert answer.json()["created"] == 1
+    rollups_refresh()
+    today = timezone.localdate()
+    row = DailyRecommendations.objects.get(day=today, list="recommendations")
+    assert (row.impressions, row.clicks, row.conversions) == (1, 1, 1)
+
+
+def test_product_page_logs_its_similar_items_and_a_click_on_one(client, catalogue):
+    products = catalogue["products"]
+    page = client.get(products["red"].get_absolute_url())
+    impression = Event.objects.get(event_type=EventType.IMPRESSION)
+    similar = [product.pk for product, _item in page.context["similar"]]
+    assert impression.context == {"list": "similar", "shown": similar}
+    assert impression.session_id == client.session.session_key
+    links = card_links(page, "similar")
+    assert links[0] == f"/products/{similar[0]}/?list=similar&pos=1&imp={impression.pk}"
+
+    client.get(links[0])
+
+    click = Event.objects.get(event_type=EventType.CLICK)
+    assert (click.product_id, click.position) == (similar[0], 1)
+    assert click.context == {"list": "similar", "impression": impression.pk}
+    rollups_refresh()
+    row = DailyRecommendations.objects.get(day=timezone.localdate(), list="similar")
+    assert (row.impressions, row.clicks, row.conversions) == (2, 1, 0)  # both pages showed some
+
+
+@pytest.mark.parametrize(
+    ("params", "context"),
+    [
+        ({"list": "similar", "pos": "3", "imp": "²"}, {"list": "similar"}),
+        ({"list": "similar", "pos": "3", "imp": "9" * 40}, {"list": "similar"}),
+        ({"list": "sidebar", "pos": "3", "imp": "5"}, {}),  # not a list: a plain click
+    ],
+)
+def test_odd_list_click_parameters_log_what_they_can(client, catalogue, params, context):
+    response = client.get(catalogue["products"]["red"].get_absolute_url(), params)
+
+    assert response.status_code == 200
+    click = Event.objects.get(event_type=EventType.CLICK)
+    assert (click.position, click.context) == (3, context)
+
+
+def test_a_list_card_without_a_position_logs_no_click(client, catalogue):
+    client.get(catalogue["products"]["red"].get_absolute_url(), {"list": "similar", "imp": "5"})
+
+    assert not Event.objects.filter(event_type=EventType.CLICK).exists()
 
 
 # --- Log in and out --------------------------------------------------------------------
