@@ -6,22 +6,30 @@ per shown product, the personalizer's raw features (``context["components"]``, k
 ``context["search_event_id"]``. Each search with exactly one clicked product among the
 shown ones is a training list with that product as the target; the blend is fitted
 listwise (recommender.ml.ranking.fit_blend). Until ``MIN_SEARCHES`` such searches
-exist, the offline-tuned defaults serve.
+exist, the offline-tuned defaults serve. Staff may also set the weights by hand
+(``search_blend_save``): the newest row serves, whatever its source.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 
 from recommender.ml.ranking import (
     DEFAULT_WEIGHTS,
     INTERACTING,
     LIVE_FEATURES,
     BlendModel,
+    blend_terms,
     fit_blend,
 )
 from recommender.models import SearchBlend
@@ -35,6 +43,22 @@ MAX_SEARCHES = 50_000
 CACHE_KEY = "recommender:search_blend"
 CACHE_SECONDS = 60
 LINKED_EVENT_TYPES = (EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE)
+# The outcome of the last learning attempt, for the staff page (kept a month).
+LAST_LEARNING_KEY = "recommender:search_blend:last_learning"
+LAST_LEARNING_SECONDS = 30 * 24 * 3600
+# A staff weight beyond this is a typing error (learned weights stay within about ±1).
+MAX_STAFF_WEIGHT = 100.0
+# What each feature measures (per candidate, standardised within the list of results).
+FEATURE_MEANINGS = {
+    "text": "Text relevance of the product to the query (full-text rank).",
+    "affinity": "The served model's affinity: the shopper's vector times the product's.",
+    "popularity": "How popular the product is (interactions, all shoppers).",
+    "similarity": "Largest similarity to one of the shopper's latest products.",
+    "bought": "The shopper has already bought this product.",
+    "brand": "Share of the shopper's latest products that are of this brand.",
+    "co_bought": "How often the shopper's latest products were bought by the same "
+    "shoppers as this one (co-occurrence).",
+}
 
 
 def search_blend_current() -> BlendModel:
@@ -62,6 +86,87 @@ _local: dict = {"blend": None, "expires": 0.0}
 def search_blend_forget() -> None:
     _local["expires"] = 0.0
     cache.delete(CACHE_KEY)
+
+
+def _forget_now_and_on_commit() -> None:
+    # Now, and once committed: a search in another process that read the old row in
+    # between must not keep it in the shared cache for CACHE_SECONDS.
+    search_blend_forget()
+    transaction.on_commit(search_blend_forget, robust=True)
+
+
+def search_blend_terms() -> tuple[str, ...]:
+    """Every weight's name, in the blend's order: the features, their pairwise products
+    ("a*b") and squares ("a^2")."""
+    return blend_terms(LIVE_FEATURES, INTERACTING)
+
+
+def search_blend_term_meaning(term: str) -> str:
+    """What a weight multiplies, in words."""
+    if term.endswith("^2"):
+        name = term.removesuffix("^2")
+        return f"{name} squared: a candidate far from the list's average {name}, either way."
+    if "*" in term:
+        first, second = term.split("*")
+        return f"{first} × {second}: both high (or both low) together."
+    return FEATURE_MEANINGS.get(term, "")
+
+
+def search_blend_in_use() -> tuple[SearchBlend | None, dict[str, float]]:
+    """The newest stored blend (None: the offline defaults serve) and its weights, every
+    term present (a term it lacks weighs 0, as in serving)."""
+    row = SearchBlend.objects.order_by("-created_at", "-id").first()
+    stored = row.weights if row else DEFAULT_WEIGHTS
+    return row, {term: float(stored.get(term, 0.0)) for term in search_blend_terms()}
+
+
+class BlendWeightsError(ValueError):
+    """Weights that name an unknown term, or are not finite numbers in range."""
+
+
+def search_blend_save(
+    *, weights: Mapping[str, float], editor: str, note: str = "", based_on: int | None = None
+) -> SearchBlend:
+    """Store staff weights as the new blend (it serves within ``LOCAL_SECONDS`` in every
+    process, at once in this one). A term not given weighs 0. Raises BlendWeightsError."""
+    known = search_blend_terms()
+    unknown = sorted(set(weights) - set(known))
+    if unknown:
+        raise BlendWeightsError(f"unknown terms: {', '.join(unknown)}")
+    clean = {}
+    for term in known:
+        try:
+            value = float(weights.get(term, 0.0))
+        except (TypeError, ValueError):
+            raise BlendWeightsError(f"{term}: not a number") from None
+        if not math.isfinite(value) or abs(value) > MAX_STAFF_WEIGHT:
+            raise BlendWeightsError(
+                f"{term}: must be between -{MAX_STAFF_WEIGHT:g} and {MAX_STAFF_WEIGHT:g}"
+            )
+        clean[term] = value
+    blend = SearchBlend.objects.create(
+        weights=clean,
+        source=SearchBlend.Source.STAFF,
+        searches=0,
+        metrics={"based_on": based_on} if based_on else {},
+        note=f"{editor}: {note}".strip().rstrip(":")[:300],
+    )
+    _forget_now_and_on_commit()
+    return blend
+
+
+@dataclass(frozen=True)
+class LearningOutcome:
+    at: datetime
+    usable_searches: int
+    needed: int
+    blend_id: int | None  # the blend learned, or None when there were too few searches
+
+
+def search_blend_last_learning() -> LearningOutcome | None:
+    """The outcome of the last learning attempt (scheduled or asked for), if known."""
+    stored = cache_get(LAST_LEARNING_KEY)
+    return LearningOutcome(**stored) if isinstance(stored, dict) else None
 
 
 def search_training_lists(*, limit: int = MAX_SEARCHES):
@@ -105,15 +210,23 @@ def _clicked_products_by_search(*, limit: int) -> dict[int, set[int]]:
 def search_blend_learn_from_clicks(*, min_searches: int = MIN_SEARCHES) -> SearchBlend | None:
     """Fit the blend on logged search -> click events; None when too few exist yet."""
     lists, targets = search_training_lists()
+    blend = None
     if len(lists) < min_searches:
         logger.info("Search blend: %d usable searches, %d needed", len(lists), min_searches)
-        return None
-    model = fit_blend(lists, targets, LIVE_FEATURES, interacting=INTERACTING)
-    blend = SearchBlend.objects.create(
-        weights=model.as_dict(),
-        source=SearchBlend.Source.CLICKS,
-        searches=len(lists),
-        metrics=model.info,
-    )
-    search_blend_forget()
+    else:
+        model = fit_blend(lists, targets, LIVE_FEATURES, interacting=INTERACTING)
+        blend = SearchBlend.objects.create(
+            weights=model.as_dict(),
+            source=SearchBlend.Source.CLICKS,
+            searches=len(lists),
+            metrics=model.info,
+        )
+        _forget_now_and_on_commit()
+    outcome = {
+        "at": timezone.now(),
+        "usable_searches": len(lists),
+        "needed": min_searches,
+        "blend_id": blend.pk if blend else None,
+    }
+    cache_set(LAST_LEARNING_KEY, outcome, LAST_LEARNING_SECONDS)
     return blend

@@ -64,3 +64,34 @@ def _explained(query: str, *, username: str, session_id: str) -> dict:
         shopper_for(user_id=user_id, session_id=session_id) if username or session_id else None
     )
     return {"explained": search_explain(query=query, shopper=shopper), "shopper": shopper}
+
+
+# ------------------------------------------------------------------------------ synonyms
+# Imported here, beside the class that needs them (this part of the module was written
+# apart from the explain view above).
+from urllib.parse import urlencode  # noqa: E402
+
+from django.urls import reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from shop.models import Synonym  # noqa: E402
+
+
+@admin.register(Synonym)
+class SynonymAdmin(admin.ModelAdmin):
+    """Staff synonyms: searching a term also finds (or finds instead) what its
+    alternatives find. The add form takes its fields from GET (the search dashboard
+    links to it prefilled); saving applies to searches at once."""
+
+    list_display = ("term", "kind", "alternatives", "is_active", "note", "created_at", "explain")
+    list_filter = ("kind", "is_active")
+    list_editable = ("is_active",)
+    search_fields = ("term", "alternatives", "note")
+    fields = ("term", "kind", "alternatives", "is_active", "note")
+    list_per_page = 100
+
+    @admin.display(description="try it")
+    def explain(self, synonym: Synonym) -> str:
+        url = reverse("admin:shop_searchrule_explain")
+        query = urlencode({"q": synonym.term})
+        return format_html('<a href="{}?{}">explain “{}”</a>', url, query, synonym.term)

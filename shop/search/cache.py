@@ -4,7 +4,8 @@ Lexical results (total, facets, the re-rank window, the query's rules) are cache
 query and filters for ``settings.SEARCH_CACHE_SECONDS`` in the shared cache, and each
 process keeps the ones it used last in front of it (``LocalMatches``). Saving a
 product, category, brand or rule starts a new generation (shop.receivers), which is
-part of every key.
+part of every key; so does saving or deleting a staff synonym (below: they change what
+a query retrieves).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from collections import OrderedDict
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from shop.caching import cache_add, cache_get, cache_incr, cache_set
+from shop.models import Synonym
 
 SEARCH_GENERATION_KEY = "shop:search:generation"
 # A process re-reads the shared generation at most once per this many seconds: a save
@@ -38,6 +43,16 @@ def search_cache_invalidate() -> None:
     # read the old one in between does not keep it.
     _generation_seen[:] = [None, 0.0]
     local_matches.clear()
+
+
+# Connected here rather than in shop.receivers (which does the catalogue and rules): the
+# synonyms' expansion (shop.search.synonyms) relies on it, and this module always loads.
+@receiver(post_save, sender=Synonym, dispatch_uid="shop.search_cache.synonym_saved")
+@receiver(post_delete, sender=Synonym, dispatch_uid="shop.search_cache.synonym_deleted")
+def synonyms_changed(sender, **kwargs) -> None:
+    # Now, and once committed (a search in between must not keep the old expansion).
+    search_cache_invalidate()
+    transaction.on_commit(search_cache_invalidate, robust=True)
 
 
 def _new_generation() -> int:

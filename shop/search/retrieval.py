@@ -1,5 +1,6 @@
-"""Lexical retrieval: which active products match the terms and filters, and their
-text score. Postgres uses the stored full-text vector; SQLite a substring fallback."""
+"""Lexical retrieval: which active products match the terms (with staff synonyms) and
+filters, and their text score. Postgres uses the stored full-text vector; SQLite a
+substring fallback."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db.models.functions import Coalesce
 
 from shop.models import Brand, Category, Product
 from shop.search.params import SearchInputError, SearchParams
+from shop.search.synonyms import TermGroup, group_words, term_groups
 
 # How many lexical candidates the personalizer re-orders; deeper pages keep text order.
 # bench.search_quality (amazon_scientific, validation targets): 200 candidates hold the
@@ -40,34 +42,57 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _tsquery(terms: list[str]) -> str:
-    # Terms are letters and digits only, so they cannot inject tsquery operators.
-    return " & ".join(f"{t}:*" for t in terms)
+def _tsquery(groups: list[TermGroup]) -> str:
+    """Every group, each one of its alternatives, each all of its words as prefixes.
+    Words are letters and digits only, so they cannot inject tsquery operators."""
+
+    def either(parts: list[str]) -> str:
+        return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+    def every(words: tuple[str, ...]) -> str:
+        joined = " & ".join(f"{w}:*" for w in words)
+        return joined if len(words) == 1 else f"({joined})"
+
+    return " & ".join(either([every(alt) for alt in group]) for group in groups)
+
+
+def _word_matches(word: str) -> Q:
+    return (
+        Q(title__icontains=word)
+        | Q(brand__name__icontains=word)
+        | Q(category__path__icontains=word)
+    )
 
 
 def text_filter(qs: QuerySet, terms: list[str]) -> QuerySet:
-    """Products matching every term (as a word prefix on Postgres, a substring on SQLite)."""
+    """Products matching every term, or one of its synonyms' alternatives
+    (shop.search.synonyms): as a word prefix on Postgres, a substring on SQLite."""
     if not terms:
         return qs
+    groups = term_groups(terms)
     if is_postgres():
-        return qs.extra(where=[_PG_MATCH], params=[_tsquery(terms)])
-    for term in terms:
-        qs = qs.filter(
-            Q(title__icontains=term)
-            | Q(brand__name__icontains=term)
-            | Q(category__path__icontains=term)
-        )
+        return qs.extra(where=[_PG_MATCH], params=[_tsquery(groups)])
+    for group in groups:
+        either = Q()
+        for alternative in group:
+            every = Q()
+            for word in alternative:
+                every &= _word_matches(word)
+            either |= every
+        qs = qs.filter(either)
     return qs
 
 
 def text_score(terms: list[str]):
-    """The text relevance of a product for the terms, as a query expression."""
+    """The text relevance of a product for the terms (synonyms applied), as a query
+    expression."""
     if not terms:
         return Value(0, output_field=IntegerField())
+    groups = term_groups(terms)
     if is_postgres():
-        return RawSQL(_PG_RANK, [_tsquery(terms)], output_field=FloatField())
+        return RawSQL(_PG_RANK, [_tsquery(groups)], output_field=FloatField())
     parts = []
-    for term in terms:
+    for term in group_words(groups):
         parts.append(Case(When(title__icontains=term, then=Value(TITLE_WEIGHT)), default=Value(0)))
         parts.append(
             Case(When(brand__name__icontains=term, then=Value(BRAND_WEIGHT)), default=Value(0))

@@ -1,5 +1,5 @@
-"""Search analytics for staff: top queries, zero-result queries, click-through by
-position.
+"""Search analytics straight from the event log, for a window of days up to now (the
+staff API's figures): top queries, zero-result queries, click-through by position.
 
 Read from the event log as the storefront and the app write it:
 - a ``search`` event per page 1 of a query (shop.search.service.search_and_log) with
@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Func, IntegerField, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Least, Lower
 from django.utils import timezone
 
+from shop.analytics.expressions import ShownCount
 from shop.models import Event, EventType
 
 # Click-through is reported for the first page of results (the default page size).
@@ -58,34 +59,6 @@ class SearchAnalytics:
     top_queries: list[QueryStats]
     zero_result_queries: list[ZeroResultQuery]
     positions: list[PositionStats]
-
-
-class _ShownCount(Func):
-    """How many products a search event's page showed: the length of
-    ``context["shown"]`` (NULL when the event has no such list)."""
-
-    output_field = IntegerField()
-
-    def __init__(self, **extra) -> None:
-        super().__init__("context", **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="jsonb_array_length(CASE WHEN jsonb_typeof(%(expressions)s -> 'shown') "
-            "= 'array' THEN %(expressions)s -> 'shown' END)",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CASE WHEN json_type(%(expressions)s, '$.shown') = 'array' "
-            "THEN json_array_length(%(expressions)s, '$.shown') END",
-            **extra,
-        )
 
 
 def _rate(numerator: int, denominator: int) -> float:
@@ -176,7 +149,7 @@ def search_click_through_by_position(
     """
     by_length = dict(
         # Filtered before capping: Postgres' LEAST ignores NULL (a search without a list).
-        searches.annotate(shown_count=_ShownCount())
+        searches.annotate(shown_count=ShownCount())
         .filter(shown_count__gt=0)
         .annotate(shown=Least("shown_count", MAX_POSITION))
         .values("shown")
