@@ -2,23 +2,38 @@
 
 A shopper's top-K is read from the cache (Redis), then from Postgres (both written by
 the refresh), else scored online; products not for sale are left out at read time.
+
+A shopper in an arm of a running recommendations experiment (shop.experiments) whose
+variant names another model version is scored online with that version's artifact
+(loaded once per process and kept, a few at most); the exposure is recorded once the
+arm's model serves. Any failure there serves the active model.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.models import UserRecommendation
+from recommender.models import ModelVersion, UserRecommendation
 from recommender.serving.histories import (
     History,
     available_product_ids,
     shopper_history,
     unavailable_product_ids,
 )
-from recommender.serving.model import LoadedModel, active_model
+from recommender.serving.model import ArtifactError, LoadedModel, active_model, load_artifact
 from shop.caching import cache_get, cache_set
+from shop.experiments.assignment import Assignment
+from shop.experiments.serving import experiment_arm, exposure_record
+from shop.models import ExperimentSurface
+from shop.shoppers import Shopper
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,24 @@ def recommendations_for_user(
     """
     exclude = exclude or set()
     loaded = active_model()
-    if loaded is None or (user_id is None and not session_id):
+    if user_id is None and not session_id:
+        return []
+    arm = _experiment_arm_model(user_id, session_id, loaded)
+    if arm is not None:
+        assignment, arm_model = arm
+        if arm_model is None:
+            exposure_record(assignment)
+        else:
+            try:
+                recommendations = _scored_online(
+                    arm_model, user_id=user_id, session_id=session_id, limit=limit, exclude=exclude
+                )
+            except Exception:
+                logger.exception("Experiment model v%s failed to score", arm_model.version_id)
+            else:
+                exposure_record(assignment)
+                return recommendations
+    if loaded is None:
         return []
     if user_id is not None:
         stored = _stored_top_k(loaded, user_id, limit)
@@ -74,6 +106,72 @@ def recommendations_for_user(
     return _scored_online(
         loaded, user_id=user_id, session_id=session_id, limit=limit, exclude=exclude
     )
+
+
+# ------------------------------------------------------------------ A/B experiments
+
+# Model versions other than the active one that experiments serve, per process.
+VERSIONS_KEPT = 2
+# After a version fails to load, this process serves the active model for this long
+# before trying again (loading is slow; a broken artifact would be retried per request).
+RETRY_FAILED_SECONDS = 60.0
+_versions: OrderedDict[int, LoadedModel] = OrderedDict()
+_failed: dict[int, float] = {}
+_versions_lock = threading.Lock()
+
+
+def _experiment_arm_model(
+    user_id: int | None, session_id: str, active: LoadedModel | None
+) -> tuple[Assignment, LoadedModel | None] | None:
+    """The shopper's arm, and the model it serves when not the active one (None: the
+    active one). None when no experiment serves the shopper or their arm's model
+    cannot be loaded: they get the active model and are not counted."""
+    shopper = Shopper(user_id=user_id, session_id=session_id)
+    assignment = experiment_arm(surface=ExperimentSurface.RECOMMENDATIONS, shopper=shopper)
+    if assignment is None:
+        return None
+    version_id = assignment.variant.get("model_version")
+    if version_id is None or (active is not None and active.version_id == version_id):
+        return assignment, None
+    try:
+        model = experiment_model(int(version_id))
+    except Exception:
+        logger.exception("Experiment %s: model v%s failed", assignment.experiment_id, version_id)
+        return None
+    return (assignment, model) if model is not None else None
+
+
+def experiment_model(version_id: int) -> LoadedModel | None:
+    """Version ``version_id`` loaded for an experiment's arm (this process keeps the
+    VERSIONS_KEPT last used); None (logged) when its row is gone or it does not load."""
+    with _versions_lock:
+        if version_id in _versions:
+            _versions.move_to_end(version_id)
+            return _versions[version_id]
+        if time.monotonic() - _failed.get(version_id, -RETRY_FAILED_SECONDS) < (
+            RETRY_FAILED_SECONDS
+        ):
+            return None
+        version = ModelVersion.objects.filter(pk=version_id).first()
+        try:
+            if version is None:
+                raise ArtifactError(f"model version {version_id} does not exist")
+            loaded = LoadedModel(version_id, load_artifact(version.artifact_path))
+        except ArtifactError:
+            logger.exception("Cannot load model v%s for an experiment", version_id)
+            _failed[version_id] = time.monotonic()
+            return None
+        _versions[version_id] = loaded
+        while len(_versions) > VERSIONS_KEPT:
+            _versions.popitem(last=False)
+        return loaded
+
+
+def experiment_models_forget() -> None:
+    """Drop the experiment models this process keeps (tests)."""
+    with _versions_lock:
+        _versions.clear()
+        _failed.clear()
 
 
 def _stored_top_k(loaded: LoadedModel, user_id: int, limit: int) -> tuple[list, str] | None:

@@ -3,8 +3,9 @@ steps both the storefront and the API take around it (``search_and_log``)."""
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -22,6 +23,8 @@ from shop.search.ranking import personalized_page
 from shop.search.retrieval import RERANK_WINDOW, sorted_page
 from shop.search.spelling import did_you_mean
 from shop.shoppers import Shopper, shopper_from_request
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,17 +71,65 @@ def search_and_log(*, request: HttpRequest, source: str = "web") -> LoggedSearch
     shown. Raises SearchInputError naming the first bad parameter."""
     params = SearchParams.from_mapping(request.GET)
     shopper = shopper_from_request(request, create_session=bool(params.query))
-    result = search_products(params=params, shopper=shopper)
+    arm = _search_arm(shopper)
+    result = search_products(params=params, shopper=arm.shopper if arm else shopper)
+    # A page whose order the arm decides: the shopper saw their arm.
+    seen = arm is not None and result.personalized
+    if seen:
+        _search_arm_seen(arm, result)
     search_event = None
     if params.query and result.page == 1:
+        context = search_log_context(result)
+        if seen:
+            context["experiment"] = dict(arm.context)
         search_event = event_record(
             shopper=shopper,
             event_type=EventType.SEARCH,
             query=params.query,
-            context=search_log_context(result),
+            context=context,
             source=source,
         )
     return LoggedSearch(result, search_event.pk if search_event else None)
+
+
+# ---------------------------------------------------------------- A/B experiments
+
+
+@dataclass(frozen=True)
+class SearchArm:
+    """The arm of an A/B experiment on the search order that serves a shopper."""
+
+    shopper: Shopper  # as served: ``personalize`` off in a lexical arm
+    context: Mapping  # recorded with the search event ({"experiment": id, "arm": name})
+    expose: Callable[[], None]  # records that the shopper saw the arm
+
+
+# shop.experiments registers the function that says which arm serves a shopper (this
+# package sits below it and cannot import it).
+_search_arm_provider: list[Callable[[Shopper], SearchArm | None]] = []
+
+
+def search_arm_provider_set(provider: Callable[[Shopper], SearchArm | None] | None) -> None:
+    _search_arm_provider[:] = [provider] if provider else []
+
+
+def _search_arm(shopper: Shopper) -> SearchArm | None:
+    if not _search_arm_provider:
+        return None
+    try:
+        return _search_arm_provider[0](shopper)
+    except Exception:  # an experiment must never break a search
+        logger.exception("Search experiment failed; serving the default order")
+        return None
+
+
+def _search_arm_seen(arm: SearchArm, result: SearchResult) -> None:
+    try:
+        arm.expose()
+    except Exception:
+        logger.exception("Search experiment exposure failed")
+    # The page and the search event say which order was shown.
+    result.personalized = arm.shopper.personalize
 
 
 def search_products(
