@@ -9,6 +9,6 @@ class RecommenderConfig(AppConfig):
     def ready(self) -> None:
         # Connects to the shop's signals; adds the shopper's cached top-K to their export
         # and deletion.
-        from recommender import privacy, receivers  # noqa: F401
+        from recommender import experiments, privacy, receivers  # noqa: F401
 
         privacy.register()

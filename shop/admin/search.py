@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from shop.experiments.serving import exposures_paused, search_shopper_as_served
 from shop.models import Event, SearchRule
 from shop.search.explain import search_explain
 from shop.shoppers import shopper_for
@@ -63,7 +64,11 @@ def _explained(query: str, *, username: str, session_id: str) -> dict:
     shopper = (
         shopper_for(user_id=user_id, session_id=session_id) if username or session_id else None
     )
-    return {"explained": search_explain(query=query, shopper=shopper), "shopper": shopper}
+    if shopper is not None:  # the order an experiment's arm serves them
+        shopper = search_shopper_as_served(shopper)
+    with exposures_paused():
+        explained = search_explain(query=query, shopper=shopper)
+    return {"explained": explained, "shopper": shopper}
 
 
 # ------------------------------------------------------------------------------ synonyms

@@ -28,6 +28,7 @@ from shop.dashboards.inspector_data import (
 from shop.dashboards.inspector_panels import inspector_panels_render
 from shop.dashboards.nav import DashboardPage, dashboard_register
 from shop.dashboards.pages import dashboard_render, staff_page
+from shop.experiments.serving import exposures_paused, search_shopper_as_served
 from shop.personalization import get_personalizer, personalizer_fell_back
 from shop.recommendations import recommendations_for_shopper
 from shop.search.explain import search_explain
@@ -115,10 +116,15 @@ def _shopper_page(
         "events_url": _events_url(shopper),
         "k": _k(request.GET.get("k", "")),
         "query": query,
-        "explained": search_explain(query=query, shopper=shopper) if query.strip() else None,
         "panels": inspector_panels_render(request=request, shopper=shopper),
     }
-    context["recommendations"], context["fell_back"] = _recommendations(shopper, context["k"])
+    # Staff looking at what a shopper gets are not the shopper: no experiment exposure.
+    with exposures_paused():
+        served = search_shopper_as_served(shopper)  # the order an experiment's arm serves
+        context["explained"] = (
+            search_explain(query=query, shopper=served) if query.strip() else None
+        )
+        context["recommendations"], context["fell_back"] = _recommendations(shopper, context["k"])
     title = f"Shopper inspector: {facts.user.get_username() if facts.user else 'anonymous'}"
     return dashboard_render(request, TEMPLATE, context, title=title)
 

@@ -106,3 +106,12 @@ def search_arm(shopper: Shopper) -> SearchArm | None:
 
 
 search_arm_provider_set(search_arm)
+
+
+def search_shopper_as_served(shopper: Shopper) -> Shopper:
+    """The shopper as search serves them: a "lexical" arm of a running search experiment
+    turns their personalized order off. Records no exposure (staff tools show the order
+    a shopper gets without counting them)."""
+    with exposures_paused():
+        arm = search_arm(shopper)
+    return arm.shopper if arm is not None else shopper
