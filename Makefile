@@ -24,6 +24,7 @@ install: $(STAMP)
 demo-data: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 1
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo --no-progress
+	$(DEMO_ENV) $(BIN)/python manage.py rollups
 
 demo: demo-data
 	$(DEMO_ENV) $(BIN)/python manage.py train --if-no-model --set max_train_seconds=$(DEMO_TRAIN_SECONDS)

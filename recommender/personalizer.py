@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from recommender.ml.metrics import SEGMENTS
 from recommender.ml.ranking import LIVE_FEATURES, BlendModel
+from recommender.ml.segments import SEGMENTS
 from recommender.models import TRAINING_EVENT_TYPES, ModelVersion, UserRecommendation
 from recommender.search_blend import search_blend_current
 from recommender.serving.histories import latest_event_id_subquery
@@ -62,7 +62,7 @@ COMPONENT_LABELS = MappingProxyType(
     }
 )
 # Interactions counted for the segment (beyond, "1000+"); the thresholds are those of
-# the recommender's evaluation (recommender.ml.metrics.SEGMENTS).
+# the recommender's evaluation (recommender.ml.segments.SEGMENTS).
 INTERACTIONS_COUNTED = 1000
 
 

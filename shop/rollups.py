@@ -61,18 +61,23 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 def rollups_refresh(*, full: bool = False, today: date | None = None) -> dict:
     """Recompute every rollup on the days new events fell on (on the first run, every
     day from the oldest event's; with ``full``, every day: rows of days whose events
-    were deleted go too), at most MAX_BACKFILL_DAYS back. Returns what it did.
+    were deleted go too), at most MAX_BACKFILL_DAYS before the newest event's day.
+    Returns what it did.
 
     One refresh at a time: it runs in one transaction holding the watermark's row, so a
     second one (the overview's "Refresh now" while the Celery task runs) waits, then
     finds the watermark moved; two at once would insert the same days' rows twice."""
     started = time.monotonic()
     today = today or timezone.localdate()
-    earliest = today - timedelta(days=MAX_BACKFILL_DAYS)
     RollupState.objects.get_or_create(name=WATERMARK)
     with transaction.atomic():
         state = RollupState.objects.select_for_update().get(name=WATERMARK)
         newest = Event.objects.aggregate(newest=Max("pk"))["newest"] or 0
+        # The backfill reaches MAX_BACKFILL_DAYS back from the newest event's day (or
+        # today): an imported history from years ago is rolled up too.
+        latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
+        anchor = min(today, timezone.localdate(latest)) if latest is not None else today
+        earliest = anchor - timedelta(days=MAX_BACKFILL_DAYS)
         days = {today}
         first = None
         if full:
@@ -86,6 +91,8 @@ def rollups_refresh(*, full: bool = False, today: date | None = None) -> dict:
             )
             days |= {d for d in touched if d >= earliest}
         if first is not None:
+            # Every day from the first to today: one contiguous range, one aggregate per
+            # rollup (a history's silent years cost no rows).
             days |= {first + timedelta(days=n) for n in range((today - first).days + 1)}
         ranges = _contiguous(sorted(days))
         for name, refresh in _ROLLUPS.items():

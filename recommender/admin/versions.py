@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from recommender.models import ModelVersion
-from recommender.training.evaluation import (
+from recommender.training.scorecard import (
     MEASURES,
     VALIDATION,
     model_rows,

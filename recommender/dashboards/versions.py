@@ -18,7 +18,7 @@ from django.urls import path
 from recommender.dashboards.versions_charts import version_charts, version_groups, versions_csv
 from recommender.dashboards.versions_confirm import version_activate, version_rollback
 from recommender.models import ModelVersion
-from recommender.training.evaluation import MEASURES, VALIDATION, served_name
+from recommender.training.scorecard import MEASURES, VALIDATION, served_name
 from recommender.training.versions import model_version_rollback_target
 from shop.dashboards.nav import DashboardPage, dashboard_register
 from shop.dashboards.pages import dashboard_render, staff_page

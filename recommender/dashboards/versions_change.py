@@ -15,13 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recommender.models import ModelVersion, UserRecommendation
-from recommender.training.evaluation import (
-    MEASURES,
-    Cell,
-    Measure,
-    served_metrics,
-    served_name,
-)
+from recommender.training.scorecard import MEASURES, Cell, Measure, served_metrics, served_name
 from recommender.training.versions import setting_text
 from shop.dashboards.charts import format_value
 

@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 
 from recommender.models import ModelVersion
-from recommender.training.evaluation import (
+from recommender.training.scorecard import (
     MEASURES,
     PRODUCT_SEGMENTS,
     SHOPPER_SEGMENTS,

@@ -36,26 +36,62 @@ Evaluation
     evaluate(model, inputs, targets, rows, ...) -> {"history_excluded": {...}, "no_exclusion": {...}}
 """
 
-from .baselines import ItemTransitions, Popularity, RecentPopularity, TitleTfidf, tune
-from .config import ModelConfig
-from .data import (
-    OOV,
-    PAD,
-    Batch,
-    LeaveLastOutSplit,
-    SequenceData,
-    Vocabulary,
-    build_sequence_data,
-    leave_last_out,
-)
-from .device import DeviceInfo, configure_device
-from .features import ItemFeatures, build_item_features, tokenize
-from .metrics import evaluate, hit_rate, mrr, ndcg, rank_metrics, ranks_from_scores
-from .scoring import Blend, Recommender, encode_histories
-from .selection import Candidate, Selection, TunedTransitions, train_served, transitions_tune
-from .served import ServedModel
-from .trained_model import TrainedModel
-from .training import fit
+import importlib
+
+# The names load on first use (PEP 562): importing one light module of the package
+# (its config, say) does not load TensorFlow, which the web processes never need.
+_EXPORTS = {
+    "ItemTransitions": "baselines",
+    "Popularity": "baselines",
+    "RecentPopularity": "baselines",
+    "TitleTfidf": "baselines",
+    "tune": "baselines",
+    "ModelConfig": "config",
+    "OOV": "data",
+    "PAD": "data",
+    "Batch": "data",
+    "LeaveLastOutSplit": "data",
+    "SequenceData": "data",
+    "Vocabulary": "data",
+    "build_sequence_data": "data",
+    "leave_last_out": "data",
+    "DeviceInfo": "device",
+    "configure_device": "device",
+    "ItemFeatures": "features",
+    "build_item_features": "features",
+    "tokenize": "features",
+    "evaluate": "metrics",
+    "hit_rate": "metrics",
+    "mrr": "metrics",
+    "ndcg": "metrics",
+    "rank_metrics": "metrics",
+    "ranks_from_scores": "metrics",
+    "Blend": "scoring",
+    "Recommender": "scoring",
+    "encode_histories": "scoring",
+    "Candidate": "selection",
+    "Selection": "selection",
+    "TunedTransitions": "selection",
+    "train_served": "selection",
+    "transitions_tune": "selection",
+    "ServedModel": "served",
+    "TrainedModel": "trained_model",
+    "fit": "training",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "OOV",

@@ -16,16 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from .data import N_RESERVED, Batch, SequenceData
+from .segments import NEW_PRODUCT_MAX_TRAINING_EVENTS, POPULAR_SHARE_OF_CATALOGUE, SEGMENTS
 
-SEGMENTS = {"cold": (0, 3), "warm": (4, 10), "hot": (11, 1 << 62)}
 MODES = ("history_excluded", "no_exclusion")
-# A target product is "new" when it has at most this many training events: 0 means it
-# was first seen after the training cutoff (only in the held-out events), 1-2 that the
-# model saw it too seldom to learn much. Every other target is "known".
-NEW_PRODUCT_MAX_TRAINING_EVENTS = 2
-# popular_share@k counts the recommended slots taken by the most popular tenth of the
-# catalogue (by training events).
-POPULAR_SHARE_OF_CATALOGUE = 0.1
 
 
 class Scorer(Protocol):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from shop.experiments.serving import exposures_paused, search_shopper_as_served
-from shop.models import Event, SearchRule
+from shop.models import Event, SearchRule, Synonym
 from shop.search.explain import search_explain
 from shop.shoppers import shopper_for
 
@@ -72,14 +75,6 @@ def _explained(query: str, *, username: str, session_id: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ synonyms
-# Imported here, beside the class that needs them (this part of the module was written
-# apart from the explain view above).
-from urllib.parse import urlencode  # noqa: E402
-
-from django.urls import reverse  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-
-from shop.models import Synonym  # noqa: E402
 
 
 @admin.register(Synonym)

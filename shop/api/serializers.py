@@ -277,7 +277,9 @@ class EventInSerializer(serializers.Serializer):
     )
     type = serializers.ChoiceField(choices=EventType.choices)
     sku = serializers.CharField(
-        required=False, max_length=MAX_SKU, help_text="Required except for search events."
+        required=False,
+        max_length=MAX_SKU,
+        help_text="Required except for search and impression events (an impression names none).",
     )
     value = serializers.FloatField(
         required=False, allow_null=True, help_text="Rating (1-5, required for ratings) or quantity."
@@ -290,7 +292,13 @@ class EventInSerializer(serializers.Serializer):
         help_text="ISO 8601 (e.g. 2024-05-01T13:45:00Z; naive means UTC) or Unix seconds; "
         "at most a day ahead of the server's clock."
     )
-    context = serializers.DictField(required=False)
+    context = serializers.DictField(
+        required=False,
+        help_text='A search: {"results", "shown": [product ids], "personalized"}; an impression '
+        '(a recommendation list shown): {"list": "recommendations" | "similar", "shown": '
+        '[product ids]}; a click on a recommendation card: {"list", "impression": <the '
+        'impression event\'s id>} with its position; a purchase: {"price": unit price paid}.',
+    )
     session_id = serializers.CharField(
         required=False,
         max_length=MAX_SESSION,

@@ -120,9 +120,11 @@ def _shopper_page(
     }
     # Staff looking at what a shopper gets are not the shopper: no experiment exposure.
     with exposures_paused():
-        served = search_shopper_as_served(shopper)  # the order an experiment's arm serves
         context["explained"] = (
-            search_explain(query=query, shopper=served) if query.strip() else None
+            # The order the shopper's experiment arm serves them.
+            search_explain(query=query, shopper=search_shopper_as_served(shopper))
+            if query.strip()
+            else None
         )
         context["recommendations"], context["fell_back"] = _recommendations(shopper, context["k"])
     title = f"Shopper inspector: {facts.user.get_username() if facts.user else 'anonymous'}"

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Max
 from django.utils import timezone
+
+from shop.models import DailyActivity
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -18,6 +21,7 @@ class DateRange:
     first: date
     last: date
     errors: list[str] = field(default_factory=list, compare=False)
+    note: str = field(default="", compare=False)
 
     @property
     def days(self) -> list[date]:
@@ -48,12 +52,29 @@ class DateRange:
 
     @classmethod
     def from_query(
-        cls, query, *, default_days: int = DEFAULT_DAYS, today: date | None = None
+        cls,
+        query,
+        *,
+        default_days: int = DEFAULT_DAYS,
+        today: date | None = None,
+        latest: date | None = None,
     ) -> DateRange:
         """From a request's GET: since/until, or days; the default range, with the
-        reason, when they do not make a range."""
+        reason, when they do not make a range. With nothing asked, the default range
+        ends today, or on ``latest`` (the newest day with events, by default read from
+        the activity rollup) when the shop has had no events for ``default_days``: an
+        imported history still shows."""
         today = today or timezone.localdate()
         default = cls.last_days(default_days, today=today)
+        if not any(query.get(key) for key in ("days", "since", "until")):
+            latest = latest or _latest_active_day()
+            if latest is not None and latest < default.first:
+                return cls(
+                    first=latest - timedelta(days=default_days - 1),
+                    last=latest,
+                    note=f"No events in the last {default_days} days: showing the "
+                    f"{default_days} days up to the newest event ({latest.isoformat()}).",
+                )
         errors: list[str] = []
         if query.get("days"):
             try:
@@ -75,6 +96,11 @@ class DateRange:
                 else:
                     return cls(first=first, last=last)
         return cls(first=default.first, last=default.last, errors=errors)
+
+
+def _latest_active_day() -> date | None:
+    """The newest day of the activity rollup (a unique index on day: one index probe)."""
+    return DailyActivity.objects.aggregate(latest=Max("day"))["latest"]
 
 
 def _parse(value: str | None, name: str, fallback: date, errors: list[str]) -> date:

@@ -11,7 +11,8 @@ key of staff rules live in ``shop.text`` (models use them too). One job per modu
 - ``facets``, ``rules`` (pin, boost, ban), ``cards`` (what a result shows).
 - ``cache``: generations and the per-process level; ``matches``: the cached matches.
 - ``ranking``: the personalized order of a page.
-- ``spelling`` (did you mean), ``autocomplete``.
+- ``spelling`` (did you mean), ``autocomplete``; ``synonyms``: staff synonyms applied
+  to the query's words.
 - ``service``: ``search_products``, which the views and the admin call.
 
 Callers import from the module that holds what they need.

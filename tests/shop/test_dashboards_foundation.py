@@ -18,6 +18,7 @@ from shop.dashboards.charts import Chart, Series, format_value
 from shop.dashboards.nav import DashboardPage, dashboard_pages, dashboard_register
 from shop.dashboards.pages import dashboard_render, staff_page
 from shop.dashboards.ranges import MAX_DAYS, DateRange
+from shop.models import DailyActivity
 
 
 def _chart(**overrides) -> Chart:
@@ -70,7 +71,7 @@ TODAY = date(2026, 11, 30)
     ],
 )
 def test_a_date_range_comes_from_the_query(query, first, last):
-    chosen = DateRange.from_query(QueryDict(query), today=TODAY)
+    chosen = DateRange.from_query(QueryDict(query), today=TODAY, latest=TODAY)
     assert (chosen.first, chosen.last, chosen.errors) == (first, last, [])
     assert chosen.days[0] == first and chosen.days[-1] == last
     assert (chosen.end - chosen.start).days == len(chosen.days)
@@ -87,9 +88,25 @@ def test_a_date_range_comes_from_the_query(query, first, last):
     ],
 )
 def test_a_bad_range_is_reported_and_the_default_shown(query, error):
-    chosen = DateRange.from_query(QueryDict(query), today=TODAY)
+    chosen = DateRange.from_query(QueryDict(query), today=TODAY, latest=TODAY)
     assert len(chosen.errors) == 1 and error in chosen.errors[0]
     assert (chosen.first, chosen.last) == (date(2026, 11, 1), TODAY)
+
+
+def test_without_recent_events_the_default_range_ends_on_the_newest_one():
+    newest = date(2014, 7, 20)
+    chosen = DateRange.from_query(QueryDict(""), today=TODAY, latest=newest)
+    assert (chosen.first, chosen.last) == (date(2014, 6, 21), newest)
+    assert "up to the newest event (2014-07-20)" in chosen.note
+    asked = DateRange.from_query(QueryDict("days=7"), today=TODAY, latest=newest)
+    assert (asked.first, asked.last, asked.note) == (date(2026, 11, 24), TODAY, "")
+
+
+@pytest.mark.django_db
+def test_the_newest_day_is_read_from_the_activity_rollup():
+    DailyActivity.objects.create(day=date(2015, 1, 31))
+    chosen = DateRange.from_query(QueryDict(""), today=TODAY)
+    assert chosen.last == date(2015, 1, 31)
 
 
 @pytest.fixture

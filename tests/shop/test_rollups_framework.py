@@ -55,10 +55,21 @@ def test_later_refreshes_recompute_today_and_the_days_new_events_fell_on(calls):
 @pytest.mark.django_db
 def test_a_full_refresh_recomputes_everything_and_the_backfill_is_capped(calls):
     _event_on(TODAY - timedelta(days=rollups.MAX_BACKFILL_DAYS + 50))
+    _event_on(TODAY - timedelta(days=10))
     rollups.rollups_refresh(today=TODAY)
     calls.clear()
     rollups.rollups_refresh(today=TODAY, full=True)
-    assert calls == [(TODAY - timedelta(days=rollups.MAX_BACKFILL_DAYS), TODAY)]
+    # MAX_BACKFILL_DAYS before the newest event's day, then every day to today.
+    assert calls == [(TODAY - timedelta(days=rollups.MAX_BACKFILL_DAYS + 10), TODAY)]
+
+
+@pytest.mark.django_db
+def test_an_old_imported_history_is_rolled_up_from_its_newest_day(calls):
+    years_ago = TODAY - timedelta(days=3000)
+    _event_on(years_ago - timedelta(days=2))
+    _event_on(years_ago)
+    rollups.rollups_refresh(today=TODAY)
+    assert calls == [(years_ago - timedelta(days=2), TODAY)]
 
 
 def test_registered_rollups_include_the_shops_own():

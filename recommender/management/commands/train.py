@@ -3,11 +3,12 @@ import logging
 import sys
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender.models import ModelVersion, TrainingRun
-from recommender.tasks import training_run_enqueue
+from recommender.tasks import background_wait, training_run_enqueue
 from recommender.training.pipeline import model_config
 from recommender.training.runs import training_run_create, training_run_execute
 
@@ -88,6 +89,12 @@ class Command(BaseCommand):
         run = training_run_create(parameters=parameters, trigger="command")
         if options["run_async"]:
             training_run_enqueue(run=run)
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                # No broker: the run trains on a thread of this process, which must not
+                # exit under it.
+                self.stdout.write(f"No broker: training run {run.pk} trains in this process ...")
+                background_wait()
+                return
             self.stdout.write(f"Queued training run {run.pk}; follow it in the admin.")
             return
         version = self.train_here(run, quiet=options["verbosity"] < 2)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from recommender.ml import Batch, Vocabulary, build_sequence_data, evaluate
-from recommender.training.evaluation import MEASURES, metrics_row, model_rows, segment_table
+from recommender.training.evaluation import metrics_row
+from recommender.training.scorecard import MEASURES, model_rows, segment_table
 
 MEASURE = {m.key: m for m in MEASURES}
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("shop", "0004_rollups_schedule"),
+        ("shop", "0006_search_analytics"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
