@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import get_resolver
 
 from shop.dashboards.nav import dashboard_pages
 
@@ -25,7 +26,7 @@ def generate(events: int) -> None:
         cursor.execute(
             "INSERT INTO shop_product (sku, title, description, price, currency, stock,"
             " is_active, attributes, image_url, popularity, created_at, updated_at)"
-            " SELECT 'B-' || n, 'Bench product ' || n, '', (n % 200) + 0.99, 'EUR', 10,"
+            " SELECT 'B-' || n, 'Bench product ' || n, '', (n %% 200) + 0.99, 'EUR', 10,"
             " true, '{}', '', 0, now() - interval '200 days', now()"
             " FROM generate_series(1, %s) n",
             [PRODUCTS],
@@ -107,6 +108,7 @@ def event_params(start: int, count: int, first_product: int, first_user: int) ->
 def _pages() -> list[tuple[str, str]]:
     """(name, URL) of every dashboard page a superuser sees, plus detail pages."""
     staff = get_user_model().objects.get(username="bench-staff")
+    _ = get_resolver().url_patterns  # the pages register themselves as the URL conf loads
     pages = [(page.url_name, url) for page, url in dashboard_pages(staff)]
     return pages + _detail_pages(dict(pages))
 

@@ -10,15 +10,21 @@ twenty): the full-text GIN index, and on Postgres the trigram index of did-you-m
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.urls import reverse
 
 from shop.models import SearchRule, SearchRuleAction, Synonym, SynonymKind
+from shop.search.cache import search_generation
 from shop.search.retrieval import active_matches
 from shop.search.spelling import did_you_mean
 from shop.text import normalize_query, query_terms
+
+# A spelling suggestion is kept this long (or until the catalogue changes).
+SPELLING_CACHE_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,25 @@ def zero_result_fixes(queries: list[str]) -> dict[str, ZeroResultFix]:
 
 
 def _spelling_with_results(terms: list[str]) -> str:
-    """The query's did-you-mean spelling, when that spelling finds products."""
+    """The query's did-you-mean spelling, when that spelling finds products.
+
+    A did-you-mean is a trigram search over the catalogue's titles (~90 ms on 50,000
+    products, measured by bench.dashboards): kept in the cache until the catalogue,
+    rules or synonyms change (the search generation), so that the page pays it once per
+    zero-result query, not on every view."""
     if not terms:
         return ""
+    key = "dash:spelling:{}:{}".format(
+        search_generation(), hashlib.sha1(" ".join(terms).encode()).hexdigest()
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     suggestion = did_you_mean(terms=terms)
-    if suggestion and active_matches(query_terms(suggestion)).exists():
-        return suggestion
-    return ""
+    if not (suggestion and active_matches(query_terms(suggestion)).exists()):
+        suggestion = ""
+    cache.set(key, suggestion, SPELLING_CACHE_SECONDS)
+    return suggestion
 
 
 def _admin_add(url_name: str, **initial: str) -> str:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from shop.analytics.rollup import search_rollups_refresh
 from shop.dashboards import search as page
+from shop.dashboards import search_fixes
 from shop.models import EventType, Synonym, SynonymKind
 from shop.search.params import SearchParams
 from shop.search.service import search_products
@@ -138,6 +139,20 @@ def test_a_zero_result_query_offers_its_spelling_as_a_one_click_synonym(analyst,
     # Without the permission to add synonyms, the page names the fix but offers no button.
     assert not response.context["can_add_synonym"]
     assert 'name="alternatives"' not in response.content.decode()
+
+
+def test_a_spelling_is_looked_up_once_until_the_catalogue_changes(analyst, searches, monkeypatch):
+    looked_up = []
+    real = search_fixes.did_you_mean
+    monkeypatch.setattr(
+        search_fixes, "did_you_mean", lambda **kw: looked_up.append(kw) or real(**kw)
+    )
+    analyst.get(URL)
+    analyst.get(URL)
+    assert len(looked_up) == 1  # the second view reads the kept suggestion
+    ProductFactory(title="Another lipstick")  # a catalogue change: a new generation
+    (_, fix), *_ = analyst.get(URL).context["zero_results"]
+    assert len(looked_up) == 2 and fix.spelling == "lipstick"
 
 
 def test_the_one_click_synonym_makes_the_query_find_results_at_once(merchandiser, searches):
