@@ -46,4 +46,6 @@ def activate_winning_version(sender, surface: str, variant: dict, **kwargs) -> s
     return f"Model v{version.pk} is now active."
 
 
-model_versions_provider_set(model_version_choices)
+# Serving a version to shoppers (an arm) or activating it (a winner) takes the same
+# permission as activating it from the models dashboard.
+model_versions_provider_set(model_version_choices, permission="recommender.change_modelversion")

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from recommender.models import ModelVersion, RefreshRun, TrainingRun
+from recommender.search_blend import search_blend_learn_from_clicks
 from recommender.serving import refresh
 from recommender.serving.model import ArtifactError
 from recommender.training import runs
@@ -190,10 +191,6 @@ def reap_stale_runs() -> int:
 def learn_search_blend() -> int | None:
     """Scheduled learning to rank: fit the search blend on the click log (once enough
     clicked searches exist; until then the offline defaults keep serving)."""
-    # Here, not at the top: recommender.ml.ranking's package loads TensorFlow, which
-    # the processes that set Django up (and import these tasks) should not pay for.
-    from recommender.search_blend import search_blend_learn_from_clicks
-
     blend = search_blend_learn_from_clicks()
     return blend.pk if blend else None
 

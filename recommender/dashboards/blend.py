@@ -4,10 +4,7 @@ the history of blends, a form that saves staff weights as a new blend, and "lear
 clicks now".
 
 Seeing needs recommender.view_searchblend; editing and learning need
-recommender.change_searchblend. The blend services (recommender.search_blend) are
-imported inside the views: they load recommender.ml's package, and with it
-TensorFlow, which the URL conf (loaded by every management command's checks) should
-not pay for.
+recommender.change_searchblend.
 """
 
 from __future__ import annotations
@@ -21,7 +18,9 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
+from recommender import search_blend as blends
 from recommender.models import SearchBlend
+from recommender.tasks import learn_search_blend
 from shop.dashboards.charts import Chart, Series
 from shop.dashboards.nav import DashboardPage, dashboard_register
 from shop.dashboards.pages import dashboard_render, staff_page
@@ -69,9 +68,6 @@ class WeightsForm(forms.Form):
 @staff_page(VIEW)
 @require_http_methods(["GET", "POST"])
 def search_blend_page(request: HttpRequest) -> HttpResponse:
-    # Here, not at the top: see the module's docstring (TensorFlow).
-    from recommender import search_blend as blends
-
     in_use, weights = blends.search_blend_in_use()
     form_options = {
         "terms": blends.search_blend_terms(),
@@ -138,9 +134,11 @@ def search_blend_page(request: HttpRequest) -> HttpResponse:
 def _learn(request: HttpRequest, blends) -> HttpResponse:
     """Learn from the click log now: in this request where tasks run in process (no
     broker), else on a worker. ``blends``: the recommender.search_blend module."""
-    from recommender.tasks import learn_search_blend  # see the module's docstring
-
-    result = learn_search_blend.apply_async()
+    try:
+        result = learn_search_blend.apply_async()
+    except Exception as exc:  # the broker is down: say so, never a 500
+        messages.error(request, f"The task could not be queued (is the broker running?): {exc}")
+        return redirect("dashboards:search-blend")
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         messages.info(
             request,

@@ -4,7 +4,6 @@ per version, oldest first, labelled with its creation date)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from recommender.training.scorecard import (
     served_metrics,
     served_name,
 )
-from shop.dashboards.charts import Chart, Series
+from shop.dashboards.charts import Chart, Series, csv_writer
 
 BASELINES = (("popularity", "popularity"), ("item_transitions", "item transitions (untuned)"))
 
@@ -49,7 +48,7 @@ def version_groups(versions: list[ModelVersion]) -> list[VersionGroup]:
 def versions_csv(groups: list[VersionGroup]) -> str:
     """The side-by-side table as CSV: a line per model of each version ("" = n/a)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     measures = (VALIDATION, *MEASURES)
     writer.writerow(
         ["version", "created", "active", "model", "kind", "role", *(m.label for m in measures)]

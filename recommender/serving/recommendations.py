@@ -82,10 +82,13 @@ def recommendations_for_user(
     if user_id is None and not session_id:
         return []
     arm = _experiment_arm_model(user_id, session_id, loaded)
+    # The arm served by the active model: its shopper counts once that model answered
+    # (as an arm of another version counts once it did), never when there is none.
+    active_arm = None
     if arm is not None:
         assignment, arm_model = arm
         if arm_model is None:
-            exposure_record(assignment)
+            active_arm = assignment
         else:
             try:
                 recommendations = _scored_online(
@@ -98,6 +101,14 @@ def recommendations_for_user(
                 return recommendations
     if loaded is None:
         return []
+    recommendations = _active_recommendations(loaded, user_id, session_id, limit, exclude)
+    if active_arm is not None:
+        exposure_record(active_arm)
+    return recommendations
+
+
+def _active_recommendations(loaded, user_id, session_id, limit, exclude) -> list:
+    """The active model's answer: the stored top-K, else scored online."""
     if user_id is not None:
         stored = _stored_top_k(loaded, user_id, limit)
         if stored is not None:

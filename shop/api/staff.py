@@ -20,6 +20,7 @@ from shop.api.base import BAD_PARAMETERS, ApiView, V1Defaults, int_param
 from shop.api.catalogue import LIMIT_RECOMMENDATIONS, recommendations_limit, scored_products
 from shop.api.me import EventCursorPagination
 from shop.api.serializers import ErrorSerializer, MyEventSerializer, ScoredProductSerializer
+from shop.experiments.serving import exposures_paused
 from shop.personalization import get_personalizer
 from shop.selectors import shopper_events
 from shop.shoppers import Shopper, shopper_opted_out
@@ -284,7 +285,8 @@ class ShopperRecommendationsView(StaffView):
         limit = recommendations_limit(request)
         user = _shopper_user(user_id)
         shopper = Shopper(user_id=user.pk, personalize=not shopper_opted_out(user_id=user.pk))
-        items = get_personalizer().recommend(shopper=shopper, limit=limit)
+        with exposures_paused():  # staff asking are not the shopper seeing their arm
+            items = get_personalizer().recommend(shopper=shopper, limit=limit)
         products = scored_products(items)[:limit]
         data = ShopperRecommendationsSerializer(
             {"user_id": user.pk, "personalized": shopper.personalize, "results": products},

@@ -79,7 +79,7 @@ class Chart:
 
     def csv(self) -> str:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_writer(out)
         writer.writerow([self.x_title or "label", *(s.name for s in self.series)])
         for i, label in enumerate(self.labels):
             writer.writerow(
@@ -99,3 +99,34 @@ def format_value(value, y_format: str = "number") -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.2f}"
     return f"{int(value):,}"
+
+
+# A cell a spreadsheet would run as a formula (shoppers type search queries: staff open
+# the CSV in Excel).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """``value`` as a CSV cell: text that a spreadsheet would take for a formula gets a
+    leading apostrophe (OWASP's advice on CSV injection); numbers are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    def __init__(self, out) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(value) for value in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(out) -> _SafeWriter:
+    """``csv.writer`` whose text cells cannot run as spreadsheet formulas: every
+    dashboard CSV is written through it."""
+    return _SafeWriter(out)

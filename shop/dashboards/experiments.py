@@ -10,6 +10,8 @@ shop.experiments.report.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -46,6 +48,7 @@ from shop.models import Experiment, ExperimentMetric, ExperimentSurface, Exposur
 from shop.rollups import rollups_state
 
 VIEW = "shop.view_experiment"
+ADD = "shop.add_experiment"
 CHANGE = "shop.change_experiment"
 PAGE_SIZE = 50
 
@@ -88,7 +91,7 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_page(CHANGE)
+@staff_page(ADD)
 def experiment_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ExperimentForm(request.POST)
@@ -148,7 +151,12 @@ def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_page(CHANGE)
 def experiment_start_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, experiment_start, "started: shoppers are being assigned")
+    return _act(
+        request,
+        pk,
+        functools.partial(experiment_start, user=request.user),
+        "started: shoppers are being assigned",
+    )
 
 
 @require_POST

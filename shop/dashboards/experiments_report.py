@@ -3,12 +3,11 @@ the sample-ratio check and the progress to the planned sample size."""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shop.dashboards.charts import Chart, Series, format_value
+from shop.dashboards.charts import Chart, Series, csv_writer, format_value
 from shop.experiments.report import METRICS, ArmResult, Report
 from shop.experiments.stats import Interval
 from shop.models import ExperimentMetric
@@ -77,7 +76,7 @@ def report_rows(report: Report) -> list[ArmRow]:
 def report_csv(report: Report) -> str:
     """The per-arm table, unformatted: one row per arm."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     header = ["arm", "control", "variant", "share_percent", "shoppers"]
     for metric in METRICS:
         header += [

@@ -65,7 +65,7 @@ def inspector(request: HttpRequest) -> HttpResponse:
         context["not_found"] = f"“{request.GET['user']}” is not a user id."
         status = 404
     elif find:
-        found = shoppers_find(text=find)
+        found = shoppers_find(text=find, by_email=request.user.has_perm("auth.view_user"))
         if len(found) == 1:
             return _shopper_page(
                 request, user_id=found[0].user_id, session_id=found[0].session_id, find=find

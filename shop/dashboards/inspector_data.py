@@ -75,14 +75,15 @@ class ShopperRef:
         return urlencode(params)
 
 
-def shoppers_find(*, text: str) -> list[ShopperRef]:
-    """Shoppers whose user id, username, email or session id is ``text`` (exactly; the
-    email in any case); users first."""
+def shoppers_find(*, text: str, by_email: bool = True) -> list[ShopperRef]:
+    """Shoppers whose user id, username, email (when ``by_email``: staff who may see
+    users' accounts) or session id is ``text`` (exactly; the email in any case); users
+    first."""
     text = text.strip()
     if not text:
         return []
     users = Q(username=text)
-    if "@" in text:
+    if by_email and "@" in text:
         users |= Q(email__iexact=text)
     if text.isdigit() and int(text) <= BIGINT_MAX:
         users |= Q(pk=int(text))

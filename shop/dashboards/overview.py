@@ -7,9 +7,12 @@ event log: a fixed number of queries whatever the log's size (tests assert it)."
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from celery import current_app
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
@@ -26,6 +29,10 @@ from shop.dashboards.pages import dashboard_render, staff_page
 from shop.dashboards.ranges import DateRange
 from shop.models import EventType, Product, RecommendationList
 from shop.rollups import rollups_refresh, rollups_state
+
+logger = logging.getLogger(__name__)
+# The Celery task that refreshes the rollups (shop.tasks).
+ROLLUPS_TASK = "shop.tasks.rollups_refresh"
 
 PERMISSION = "shop.view_event"
 # The rollups run every 10 minutes: older than this, the page says they may be stuck.
@@ -85,12 +92,26 @@ def _event_list_url(date_range: DateRange) -> str:
 
 
 def _refresh(request: HttpRequest) -> HttpResponse:
-    """Bring the rollups up to date now (incremental: the days new events fell on)."""
+    """Bring the rollups up to date now (incremental: the days new events fell on): on
+    a worker when there is a broker (the task by name: the views do not import the
+    tasks), else, or when the broker is down, in this request."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            current_app.send_task(ROLLUPS_TASK)
+        except Exception:  # the broker is down: refresh here rather than fail
+            logger.warning("Could not queue %s; refreshing in the request", ROLLUPS_TASK)
+        else:
+            messages.info(request, "Rollups refresh queued on a worker: reload in a moment.")
+            return _back_to_overview(request)
     done = rollups_refresh()
     messages.success(
         request,
         f"Rollups refreshed: {done['days']} day(s) recomputed in {done['seconds']:.1f} s.",
     )
+    return _back_to_overview(request)
+
+
+def _back_to_overview(request: HttpRequest) -> HttpResponse:
     query = request.GET.urlencode()
     return redirect(f"{reverse('dashboards:overview')}{'?' + query if query else ''}")
 

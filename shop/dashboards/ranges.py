@@ -89,7 +89,9 @@ class DateRange:
             first = _parse(query.get("since"), "since", default.first, errors)
             last = _parse(query.get("until"), "until", today, errors)
             if not errors:
-                if first > last:
+                if last > today + timedelta(days=MAX_DAYS):
+                    errors.append("until: at most a year from today")
+                elif first > last:
                     errors.append("since: must be on or before until")
                 elif (last - first).days + 1 > MAX_DAYS:
                     errors.append(f"since: the range may span at most {MAX_DAYS} days")

@@ -6,7 +6,6 @@ totals. Read from the search rollups (shop.analytics.report), never the event lo
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.contrib import messages
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from shop.analytics.report import QueryFigures, SearchReport, search_report
-from shop.dashboards.charts import Chart, Series, format_value
+from shop.dashboards.charts import Chart, Series, csv_writer, format_value
 from shop.dashboards.nav import DashboardPage, dashboard_register
 from shop.dashboards.pages import dashboard_render, staff_page
 from shop.dashboards.ranges import DateRange
@@ -245,7 +244,7 @@ def _table_csv(report: SearchReport, key: str) -> HttpResponse:
         report.top_queries if key == "top_queries" else report.zero_result_queries
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(
         [
             "query",

@@ -19,10 +19,14 @@ from django.utils import timezone
 
 from shop.experiments.assignment import serving_forget
 from shop.experiments.report import experiment_report, winner_blockers
-from shop.experiments.variants import variant_surface
+from shop.experiments.variants import may_serve_variants, variant_surface
 from shop.models import Experiment, ExperimentArm, ExperimentStatus, ExperimentSurface
 from shop.signals import experiment_winner_declared, personalization_changed
 
+NOT_ALLOWED_TO_SERVE = (
+    "An arm names a model version: serving it needs the permission to change model "
+    "versions, which you do not have."
+)
 MIN_ARMS = 2
 MAX_ARMS = 5
 
@@ -98,12 +102,15 @@ def arms_problems(*, surface: str, arms: Sequence[ArmSpec]) -> list[str]:
     return problems
 
 
-def experiment_start(*, experiment: Experiment) -> Experiment:
+def experiment_start(*, experiment: Experiment, user=None) -> Experiment:
     """Draft -> running. It takes the surface over from any stopped experiment still
-    serving its winner there. ExperimentError when another one runs on the surface."""
+    serving its winner there. ExperimentError when another one runs on the surface, or
+    when ``user`` may not serve the arms' model versions."""
     if not experiment.is_draft:
         raise ExperimentError("Only a draft experiment can start.")
     arms = list(experiment.arms.all())
+    if not may_serve_variants(user, [a.variant for a in arms]):
+        raise ExperimentError(NOT_ALLOWED_TO_SERVE)
     problems = arms_problems(
         surface=experiment.surface,
         arms=[ArmSpec(a.name, a.share, a.variant) for a in arms],
@@ -156,6 +163,8 @@ def experiment_declare_winner(
         raise ExperimentError("A draft experiment has no results.")
     if experiment.winner_id is not None:
         raise ExperimentError("This experiment's winner is already declared.")
+    if not may_serve_variants(user, [arm.variant]):
+        raise ExperimentError(NOT_ALLOWED_TO_SERVE)
     override_reason = override_reason.strip()
     blockers = winner_blockers(experiment_report(experiment=experiment), arm)
     if blockers and not override_reason:
@@ -168,7 +177,7 @@ def experiment_declare_winner(
                 Experiment.objects.filter(surface=experiment.surface, serves_winner=True).update(
                     serves_winner=False
                 )
-            Experiment.objects.filter(pk=experiment.pk).update(
+            declared = Experiment.objects.filter(pk=experiment.pk, winner__isnull=True).update(
                 status=ExperimentStatus.STOPPED,
                 stopped_at=experiment.stopped_at or now,
                 winner=arm,
@@ -177,6 +186,8 @@ def experiment_declare_winner(
                 winner_override_reason=override_reason if blockers else "",
                 serves_winner=serves,
             )
+            if not declared:  # another request declared one meanwhile
+                raise ExperimentError("This experiment's winner is already declared.")
             answers = experiment_winner_declared.send(
                 sender=Experiment,
                 experiment_id=experiment.pk,

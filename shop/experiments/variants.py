@@ -24,16 +24,30 @@ ACTIVE_MODEL = "active"
 # () -> [(version id, label)], newest first.
 ModelVersionsProvider = Callable[[], list[tuple[int, str]]]
 _model_versions: list[ModelVersionsProvider] = []
+# The permission a user needs to serve a model version to shoppers (an arm naming one
+# starts serving it; declaring it the winner activates it): the provider's app names it.
+_model_versions_permission: list[str] = []
 
 
 def model_versions_provider_set(
-    provider: ModelVersionsProvider | None,
+    provider: ModelVersionsProvider | None, *, permission: str | None = None
 ) -> ModelVersionsProvider | None:
-    """Register the function listing model versions (None: none); returns the one it
-    replaces."""
+    """Register the function listing model versions (None: none) and the permission
+    needed to serve one (None: unchanged); returns the provider it replaces."""
     previous = _model_versions[0] if _model_versions else None
     _model_versions[:] = [provider] if provider else []
+    if permission is not None:
+        _model_versions_permission[:] = [permission] if permission else []
     return previous
+
+
+def may_serve_variants(user, variants) -> bool:
+    """Whether ``user`` may put these arms' variants in front of shoppers: arms naming
+    a model version need the permission the recommender registered (a staff user who
+    may run experiments but not activate models cannot activate one through them)."""
+    if user is None or not any(v.get("model_version") for v in variants):
+        return True
+    return all(user.has_perm(permission) for permission in _model_versions_permission)
 
 
 def model_version_choices() -> list[tuple[int, str]]:

@@ -6,6 +6,8 @@ declaring a winning version activates it."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from recommender import experiments as recommender_experiments
@@ -13,7 +15,11 @@ from recommender.models import ModelVersion, UserRecommendation
 from recommender.serving import recommendations as serving_recommendations
 from recommender.serving.recommendations import recommendations_for_user
 from shop.experiments.assignment import experiment_assignment
-from shop.experiments.services import ExperimentError, experiment_declare_winner
+from shop.experiments.services import (
+    ExperimentError,
+    experiment_declare_winner,
+    experiment_start,
+)
 from shop.experiments.variants import model_version_choices
 from shop.models import Exposure
 from shop.shoppers import Shopper
@@ -29,8 +35,9 @@ def _fresh_experiment_models():
     serving_recommendations.experiment_models_forget()
 
 
-def model_experiment(version_id: int):
+def model_experiment(version_id: int, *, start: bool = True):
     return experiment_made(
+        start=start,
         name="Newer model",
         surface="recommendations",
         arms=(
@@ -127,3 +134,41 @@ def test_a_winner_whose_artifact_is_broken_is_refused(active_version, shop_data,
     experiment.refresh_from_db()
     active_version.refresh_from_db()
     assert experiment.winner is None and experiment.is_running and active_version.is_active
+
+
+def _staff(*codenames: str):
+    user = get_user_model().objects.create_user(
+        username="-".join(codenames) or "nobody", password="pw", is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def test_serving_or_activating_a_version_through_an_experiment_needs_the_model_permission(
+    active_version, newer_version
+):
+    """Staff who may run experiments but not change model versions can neither start
+    an experiment whose arm serves a version nor declare one the winner (which would
+    activate it)."""
+    experimenter = _staff("view_experiment", "add_experiment", "change_experiment")
+    experiment = model_experiment(newer_version.pk, start=False)
+    with pytest.raises(ExperimentError, match="permission to change model versions"):
+        experiment_start(experiment=experiment, user=experimenter)
+    experiment.refresh_from_db()
+    assert experiment.is_draft
+    experiment_start(experiment=experiment, user=_staff("change_modelversion"))
+    newer = experiment.arms.get(name="newer")
+    with pytest.raises(ExperimentError, match="permission to change model versions"):
+        experiment_declare_winner(
+            experiment=experiment, arm=newer, user=experimenter, override_reason="A/B"
+        )
+    newer_version.refresh_from_db()
+    experiment.refresh_from_db()
+    assert not newer_version.is_active and experiment.winner_id is None
+    # The experimenter may still declare the control (it serves no other version).
+    control = experiment.arms.get(name="control")
+    experiment_declare_winner(
+        experiment=experiment, arm=control, user=experimenter, override_reason="A/B"
+    )
+    experiment.refresh_from_db()
+    assert experiment.winner_id == control.pk

@@ -3,6 +3,8 @@ and the page wrapper (staff sign-in, permission, CSV download)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -14,7 +16,7 @@ from django.http import Http404, QueryDict
 from django.test import RequestFactory
 
 from shop.dashboards import nav
-from shop.dashboards.charts import Chart, Series, format_value
+from shop.dashboards.charts import Chart, Series, csv_cell, format_value
 from shop.dashboards.nav import DashboardPage, dashboard_pages, dashboard_register
 from shop.dashboards.pages import dashboard_render, staff_page
 from shop.dashboards.ranges import MAX_DAYS, DateRange
@@ -85,6 +87,7 @@ def test_a_date_range_comes_from_the_query(query, first, last):
         ("since=2026-13-01", "since: a date as YYYY-MM-DD"),
         ("since=2026-11-10&until=2026-11-01", "since: must be on or before until"),
         ("since=2020-01-01&until=2026-01-01", f"at most {MAX_DAYS} days"),
+        ("since=9999-12-30&until=9999-12-31", "until: at most a year from today"),
     ],
 )
 def test_a_bad_range_is_reported_and_the_default_shown(query, error):
@@ -169,3 +172,16 @@ def test_a_page_serves_a_charts_csv_and_404s_an_unknown_one():
     assert response.content.decode().startswith("day,views,rate")
     with pytest.raises(Http404):
         _get(viewer, "csv=nope")
+
+
+def test_csv_text_cannot_run_as_a_spreadsheet_formula():
+    chart = Chart(
+        key="queries",
+        title="Queries",
+        labels=['=HYPERLINK("http://x")', "+1", "@sum", "lipstick"],
+        series=[Series("searches", [-3, 1, 2, 4])],
+    )
+    rows = list(csv.reader(io.StringIO(chart.csv())))
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x")', "'+1", "'@sum", "lipstick"]
+    assert rows[1][1] == "-3"  # numbers stay numbers
+    assert csv_cell("-x") == "'-x" and csv_cell(-1.5) == -1.5

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.personalizer import RecommenderPersonalizer
+from shop.experiments.serving import exposures_paused
 from shop.models import Product
 from shop.shoppers import Shopper
 
@@ -20,9 +21,10 @@ class Command(BaseCommand):
         user = user or User.objects.filter(username=key).first()
         if user is None:
             raise CommandError(f"no user with id or username {key!r}")
-        items = RecommenderPersonalizer().recommend(
-            shopper=Shopper(user_id=user.pk), limit=options["limit"]
-        )
+        with exposures_paused():  # a command is not the shopper seeing their arm
+            items = RecommenderPersonalizer().recommend(
+                shopper=Shopper(user_id=user.pk), limit=options["limit"]
+            )
         titles = dict(
             Product.objects.filter(pk__in=[i.product_id for i in items]).values_list("pk", "title")
         )

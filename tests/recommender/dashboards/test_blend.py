@@ -10,7 +10,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from kombu.exceptions import OperationalError
 
+from recommender.dashboards import blend as blend_page
 from recommender.ml.ranking import DEFAULT_WEIGHTS
 from recommender.models import SearchBlend
 from recommender.search_blend import (
@@ -155,3 +157,14 @@ def test_learning_now_stores_a_blend_from_the_clicks(editor):
     assert (blend.source, blend.searches) == (SearchBlend.Source.CLICKS, 200)
     assert response.context["in_use"] == blend
     assert search_blend_current().as_dict() == pytest.approx(blend.weights)
+
+
+def test_learning_now_with_the_broker_down_says_so_not_a_500(editor, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(blend_page.learn_search_blend, "apply_async", broker_down)
+    response = editor.post(URL, {"learn": "1"}, follow=True)
+    assert response.status_code == 200
+    message = " ".join(str(m) for m in response.context["messages"])
+    assert "could not be queued (is the broker running?)" in message

@@ -36,7 +36,7 @@ def viewer(client):
 
 @pytest.fixture
 def editor(client):
-    client.force_login(staff_with("view_experiment", "change_experiment"))
+    client.force_login(staff_with("view_experiment", "add_experiment", "change_experiment"))
     return client
 
 

@@ -79,6 +79,19 @@ def test_staff_need_the_event_view_permission(client):
     assert client.get(URL).status_code == 200
 
 
+def test_account_details_and_the_email_lookup_need_the_user_view_permission(client, ann):
+    clerk = UserFactory(username="clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_event"))
+    client.force_login(clerk)
+    assert client.get(URL, {"find": "ann@example.com"}).status_code == 404  # not by email
+    page = client.get(URL, {"user": ann.pk}).content.decode()
+    assert "Ann@Example.com" not in page and "Name, email" not in page
+    clerk.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(clerk)
+    assert "Ann@Example.com" in client.get(URL, {"user": ann.pk}).content.decode()
+    assert client.get(URL, {"find": "ann@example.com"}).status_code == 200
+
+
 def test_without_a_shopper_it_lists_the_recently_active_ones_newest_first(admin_client, ann):
     EventFactory(user=None, session_id="anon-session-42", occurred_at=timezone.now())
     EventFactory(

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from shop.dashboards import overview
 from shop.dashboards.nav import dashboard_pages
 from shop.models import Event, EventType, RollupState
 from shop.rollups import WATERMARK, rollups_refresh
@@ -183,6 +184,24 @@ def test_refresh_now_brings_the_rollups_up_to_date(client, staff):
     assert "Rollups refreshed" in response.content.decode()
     assert RollupState.objects.get().last_event_id == Event.objects.order_by("-pk")[0].pk
     assert response.context["cards"][3][0] == "8"
+
+
+def test_with_a_broker_the_refresh_is_queued_and_with_it_down_done_here(
+    client, staff, settings, monkeypatch
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker: the test settings' memory://
+    _events_today(2)
+    response = client.post(URL, follow=True)
+    assert "Rollups refresh queued on a worker" in response.content.decode()
+    assert not RollupState.objects.exists()  # the worker does it
+
+    def broker_down(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(overview.current_app, "send_task", broker_down)
+    response = client.post(URL, follow=True)
+    assert "Rollups refreshed" in response.content.decode()
+    assert RollupState.objects.get().last_event_id == Event.objects.order_by("-pk")[0].pk
 
 
 def test_refresh_needs_the_csrf_token(staff):
