@@ -8,7 +8,14 @@ PORT ?= 8000
 # The demo's training budget on a laptop CPU (the full benchmark trains far longer).
 DEMO_TRAIN_SECONDS ?= 120
 # The demo runs the embedded default: SQLite under var/, Celery in process, no Redis.
-DEMO_ENV := DEBUG=1 DATABASE_URL= REDIS_URL=
+# It serves as production does (DEBUG off: the shop's own 404 and 500 pages, static files
+# by WhiteNoise after collectstatic), but on plain HTTP for this machine: a random key kept
+# in var/, no HTTPS redirect. Cookies stay Secure, which browsers keep for
+# http://127.0.0.1 and localhost; DEMO_DEBUG=1 shows Django's debug pages instead.
+DEMO_DEBUG ?= 0
+DEMO_KEY := var/demo-secret-key
+DEMO_ENV := DEBUG=$(DEMO_DEBUG) SECRET_KEY="$$(cat $(DEMO_KEY))" \
+	ALLOWED_HOSTS=$(HOST),127.0.0.1,localhost SECURE_SSL_REDIRECT=0 DATABASE_URL= REDIS_URL=
 
 .PHONY: install browser-deps demo demo-data test test-fast lint format bench-ingest clean
 
@@ -21,7 +28,10 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-demo-data: install
+$(DEMO_KEY):
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+demo-data: install $(DEMO_KEY)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 1
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo --no-progress
 	$(DEMO_ENV) $(BIN)/python manage.py rollups
@@ -29,7 +39,9 @@ demo-data: install
 demo: demo-data
 	$(DEMO_ENV) $(BIN)/python manage.py train --if-no-model --set max_train_seconds=$(DEMO_TRAIN_SECONDS)
 	$(DEMO_ENV) $(BIN)/python manage.py demo_staff --url http://$(HOST):$(PORT)/admin/
-	@echo "Serving the shop at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --no-input -v 0
+	@echo "Serving the shop at http://$(HOST):$(PORT)/ (Ctrl-C to stop), DEBUG=$(DEMO_DEBUG):" \
+	  "$(if $(filter 0,$(DEMO_DEBUG)),production error pages; make demo DEMO_DEBUG=1 for Django's debug pages,Django's debug pages; make demo DEMO_DEBUG=0 for the production ones)"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The browser tests drive Debian's chromium through its chromedriver: installed here
