@@ -10,12 +10,13 @@ DEMO_TRAIN_SECONDS ?= 120
 # The demo runs the embedded default: SQLite under var/, Celery in process, no Redis.
 # It serves as production does (DEBUG off: the shop's own 404 and 500 pages, static files
 # by WhiteNoise after collectstatic), but on plain HTTP for this machine: a random key kept
-# in var/, no HTTPS redirect. Cookies stay Secure, which browsers keep for
-# http://127.0.0.1 and localhost; DEMO_DEBUG=1 shows Django's debug pages instead.
+# in var/, no HTTPS redirect, no HSTS, cookies without the Secure flag (every browser
+# signs in over http then); DEMO_DEBUG=1 shows Django's debug pages instead.
 DEMO_DEBUG ?= 0
 DEMO_KEY := var/demo-secret-key
 DEMO_ENV := DEBUG=$(DEMO_DEBUG) SECRET_KEY="$$(cat $(DEMO_KEY))" \
-	ALLOWED_HOSTS=$(HOST),127.0.0.1,localhost SECURE_SSL_REDIRECT=0 DATABASE_URL= REDIS_URL=
+	ALLOWED_HOSTS=$(HOST),127.0.0.1,localhost SECURE_SSL_REDIRECT=0 SECURE_HSTS_SECONDS=0 \
+	SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 DATABASE_URL= REDIS_URL=
 
 .PHONY: install browser-deps demo demo-data test test-fast lint format bench-ingest clean
 
