@@ -1,4 +1,11 @@
-"""Storefront pages: home, search, product. Thin: parse, call a service, render.
+"""Storefront pages: home, search, product, the personalization switch. Thin: parse,
+call a service, render.
+
+A list or an order is labelled "for you" ("Recommended for you", "ordered for you") only
+when it was personalized for this shopper, with the reasons why (``ForYou``): never after
+an opt-out, nor when the personalizer answered as it would for anyone (a new visitor, no
+model, a failure that fell back to the default). Otherwise home shows the default's
+answer, popularity, as "Popular right now".
 
 A recommendation list shown (home's "Recommended for you", a product's similar items)
 is logged as an ``impression`` event; its cards link with ``list``, ``pos`` and ``imp``
@@ -7,20 +14,31 @@ search results link with ``q``, ``pos`` and ``sid``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.text import Truncator
+from django.views.decorators.http import require_GET, require_http_methods
 
 from shop.events.record import event_record
 from shop.models import EventType, Product, RecommendationList, ShopperProfile
-from shop.personalization import get_personalizer
+from shop.personalization import (
+    DefaultPersonalizer,
+    ScoredItem,
+    get_personalizer,
+    personalizer_fell_back,
+)
 from shop.search.autocomplete import search_autocomplete
 from shop.search.params import SearchInputError
 from shop.search.service import SearchResult, search_and_log
-from shop.selectors import products_in_order, trending_products
+from shop.selectors import (
+    products_in_order,
+    shopper_recently_viewed_product_ids,
+    trending_products,
+)
 from shop.shoppers import OPT_OUT_SESSION_KEY, Shopper, shopper_from_request
 
 HOME_TRENDING = 12
@@ -33,6 +51,24 @@ SORT_LABELS = [
     ("price_desc", "Price: high to low"),
     ("newest", "Newest"),
 ]
+# The recent views a "why" names, and those the privacy page lists.
+WHY_VIEWS = 3
+PRIVACY_VIEWS = 5
+# The parts of a search score that say nothing about the shopper: the default
+# personalizer's (text match, popularity) and the staff's search rules.
+IMPERSONAL_COMPONENTS = frozenset(DefaultPersonalizer.component_labels) | {"rules"}
+
+
+@dataclass(frozen=True)
+class ForYou:
+    """Whether a list or an order was personalized for the shopper, and why (short
+    sentences for the shopper)."""
+
+    personalized: bool = False
+    why: tuple[str, ...] = ()
+
+
+NOT_FOR_YOU = ForYou()
 
 
 def _with_products(items):
@@ -48,11 +84,11 @@ def home(request: HttpRequest) -> HttpResponse:
     trending = products_in_order(
         product_ids=[pid for pid, _ in trending_products(limit=HOME_TRENDING)]
     )
-    recommended = []
+    recommended, for_you = [], NOT_FOR_YOU
     if shopper.user_id is not None or shopper.session_id:
-        recommended = _with_products(
-            get_personalizer().recommend(shopper=shopper, limit=HOME_RECOMMENDED)
-        )
+        items = get_personalizer().recommend(shopper=shopper, limit=HOME_RECOMMENDED)
+        for_you = _recommendations_for_you(shopper, items)
+        recommended = _with_products(items)
     shown_as = RecommendationList.RECOMMENDATIONS
     return render(
         request,
@@ -60,10 +96,50 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "trending": trending,
             "recommended": recommended,
+            "for_you": for_you,
             "impression_list": shown_as.value,
             "impression_id": _impression_record(shopper, shown_as, recommended),
         },
     )
+
+
+def _recommendations_for_you(shopper: Shopper, items: list[ScoredItem]) -> ForYou:
+    """Whether the personalizer's ``recommend`` answer, just given, was chosen for this
+    shopper: not when they opted out, when the configured personalizer failed and the
+    default answered, or when the answer is the one the default gives (the recommender
+    answers a shopper it knows nothing about with it). Why: the reasons of its items
+    that the default's items do not give (e.g. "Because you showed interest in ...")."""
+    if not items or not shopper.personalize or personalizer_fell_back():
+        return NOT_FOR_YOU
+    if get_personalizer().name == DefaultPersonalizer.name:
+        return NOT_FOR_YOU
+    everyones = DefaultPersonalizer().recommend(shopper=shopper, limit=len(items))
+    if [i.product_id for i in items] == [i.product_id for i in everyones]:
+        return NOT_FOR_YOU
+    impersonal = {i.reason for i in everyones}
+    reasons = dict.fromkeys(i.reason for i in items if i.reason and i.reason not in impersonal)
+    return ForYou(True, tuple(reasons)[:2] or ("Chosen from your activity in this shop.",))
+
+
+def _search_for_you(shopper: Shopper, result: SearchResult) -> ForYou:
+    """Whether this page of results is in an order personalized for the shopper: the
+    personalizer re-ranked it (best match, not an experiment's lexical arm), the shopper
+    has not opted out, and a shown result's score has a non-zero part about the shopper
+    (one the personalizer declares beyond the default's text and popularity and the
+    staff's rules). A shopper the personalizer knows nothing about, or a failure that
+    fell back, gets the default's order, whose scores have no such part."""
+    if not (result.personalized and shopper.personalize):
+        return NOT_FOR_YOU
+    personal = [n for n in get_personalizer().component_labels if n not in IMPERSONAL_COMPONENTS]
+    if not any(hit.components.get(name) for hit in result.hits for name in personal):
+        return NOT_FOR_YOU
+    viewed = products_in_order(
+        product_ids=shopper_recently_viewed_product_ids(shopper=shopper, limit=WHY_VIEWS)
+    )
+    if not viewed:
+        return ForYou(True, ("Ordered using your activity in this shop.",))
+    titles = ", ".join(f"“{Truncator(p.title).chars(60)}”" for p in viewed)
+    return ForYou(True, (f"Ordered using your recent views: {titles}.",))
 
 
 def _impression_record(shopper: Shopper, list_name: str, shown: list) -> int | None:
@@ -96,6 +172,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "shop/search.html",
         {
             "result": result,
+            "for_you": _search_for_you(shopper_from_request(request), result),
             "query": result.params.query,
             "params": result.params,
             "hits": _hit_links(result, logged.search_event_id),
@@ -125,10 +202,22 @@ def _hit_links(result: SearchResult, search_event_id: int | None) -> list:
     ]
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def personalization_preference(request: HttpRequest) -> HttpResponse:
-    """Opt out of (``opt_out=1``) or back into personalization; logged-in shoppers keep
-    the choice in their profile, anonymous ones in their session."""
+    """GET: the privacy page (what personalization uses, the switch; the storefront's
+    account page for now). POST: opt out of (``opt_out=1``) or back into
+    personalization; logged-in shoppers keep the choice in their profile, anonymous ones
+    in their session."""
+    if request.method != "POST":
+        shopper = shopper_from_request(request)
+        viewed = products_in_order(
+            product_ids=shopper_recently_viewed_product_ids(shopper=shopper, limit=PRIVACY_VIEWS)
+        )
+        return render(
+            request,
+            "shop/privacy.html",
+            {"personalized": shopper.personalize, "recently_viewed": viewed},
+        )
     opt_out = request.POST.get("opt_out") in ("1", "true", "on", "yes")
     if request.user.is_authenticated:
         ShopperProfile.objects.update_or_create(
