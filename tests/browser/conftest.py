@@ -73,6 +73,10 @@ def browser(_chromium, live_server):
     _chromium.live_server_url = live_server.url
     yield _chromium
     _chromium.delete_all_cookies()
+    # Leave the live server: Chromium's kept-alive connections end now, while the
+    # server's request threads may still use the test's shared SQLite connection (they
+    # would close it later from the wrong thread, a warning in whatever test runs next).
+    _chromium.get("about:blank")
 
 
 def sign_in(browser, user) -> None:
