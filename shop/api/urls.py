@@ -3,7 +3,7 @@ namespace="v1")``: the namespace is the version (NamespaceVersioning)."""
 
 from django.urls import path
 
-from shop.api import auth, catalogue, events, me, search, staff
+from shop.api import auth, cart, catalogue, events, me, search, staff
 
 urlpatterns = (
     [
@@ -26,5 +26,6 @@ urlpatterns = (
     + catalogue.urlpatterns
     + auth.urlpatterns
     + me.urlpatterns
+    + cart.urlpatterns
     + staff.urlpatterns
 )

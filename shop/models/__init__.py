@@ -303,5 +303,6 @@ class ShopperProfile(models.Model):
 # Staff dashboards' rollups and A/B experiments live in their own modules (imported
 # here so that Django registers them with the shop app).
 from shop.models.experiments import *  # noqa: E402,F403
+from shop.models.orders import *  # noqa: E402,F403
 from shop.models.rollups import *  # noqa: E402,F403
 from shop.models.searching import *  # noqa: E402,F403
