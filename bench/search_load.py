@@ -13,8 +13,13 @@ code path, minus the re-ranking); personalized ones from the others. The two kin
 in alternating phases (lexical, personalized, lexical, ...) so that both see the same
 machine state; every client makes a bounded number of requests per phase.
 
+Before the phases, each server's first search is timed as soon as the server answers
+HTTP (one personalized shopper, a query no warm-up searched): "first_request_ms" for a
+server that warms up at start (config/warmup.py), and "first_request_cold_ms" for this
+code served once more with WARMUP_ON_START=0 (the model loaded by that first request).
+
 Writes {"lexical": {"rps", "p50_ms", "p95_ms", "p99_ms", "errors"}, "personalized": {...},
-...}. Uses its own database (bench/_django.py): Postgres when DATABASE_URL names one.
+"first_request_ms", "first_request_cold_ms", ...}. Uses its own database (bench/_django.py): Postgres when DATABASE_URL names one.
 
 With ``--baseline DIR`` (a checkout of another commit, e.g. ``git worktree add DIR
 COMMIT``), that code serves the same catalogue, database and cache too, and every phase
@@ -33,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -240,6 +246,37 @@ def wait_up(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"gunicorn did not answer {url} within {seconds:.0f}s")
 
 
+def wait_answering(base: str, seconds: float = 120) -> None:
+    """Until the server answers any HTTP request (a 404 of a path that runs no search):
+    a worker is up, and whatever it warms up at start is done."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/not-a-page/", timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer {base} within {seconds:.0f}s")
+
+
+# The first request's query: two words, so that it is no start-up warm-up's one-word query.
+FIRST_QUERY = "cordless drill"
+
+
+def first_request_ms(base: str, cookie: str) -> float:
+    """The latency of a server's first search (a shopper's, personalized) once it
+    answers HTTP."""
+    wait_answering(base)
+    url = f"{base}/api/v1/search/?q={urllib.request.quote(FIRST_QUERY)}&page_size=24"
+    request = urllib.request.Request(url, headers={"Cookie": f"sessionid={cookie}"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        response.read()
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
 def drive(
     base: str, cookies: list[str], queries: list[str], *, clients: int, requests: int, rng_seed: int
 ):
@@ -326,11 +363,15 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict:
     }
 
 
-def start_server(root: Path, port: int, workers: int, cache_prefix: str) -> subprocess.Popen:
+def start_server(
+    root: Path, port: int, workers: int, cache_prefix: str, *, warm_up: bool = True
+) -> subprocess.Popen:
     """gunicorn serving the project checked out at ``root`` (its own code and settings),
-    caching under ``cache_prefix`` (two servers of one run share no cached state)."""
+    caching under ``cache_prefix`` (two servers of one run share no cached state);
+    ``warm_up`` False starts it with WARMUP_ON_START=0."""
     env = {
         **os.environ,
+        "WARMUP_ON_START": "1" if warm_up else "0",
         "CACHE_KEY_PREFIX": cache_prefix,
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
@@ -354,6 +395,18 @@ def start_server(root: Path, port: int, workers: int, cache_prefix: str) -> subp
         env=env,
         start_new_session=True,
     )
+
+
+def first_request_cold_ms(workers: int, cache_prefix: str, cookie: str) -> float:
+    """``first_request_ms`` of this code served without the start-up warm-up (stopped
+    after that request)."""
+    port = free_port()
+    server = start_server(Path(_django.ROOT), port, workers, cache_prefix, warm_up=False)
+    try:
+        return first_request_ms(f"http://127.0.0.1:{port}", cookie)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -400,8 +453,13 @@ def main(argv: list[str] | None = None) -> int:
     targets = {"current": Path(_django.ROOT)}
     if args.baseline is not None:
         targets["baseline"] = args.baseline.resolve()
+    first_cookie = cookies[personal[0]]
+    first_cold_ms = first_request_cold_ms(args.workers, f"{prefix}-cold", first_cookie)
+    print(f"first request without warm-up: {first_cold_ms} ms", flush=True)
     servers: dict[str, tuple[subprocess.Popen, str]] = {}
+    first_ms: dict[str, float] = {}
     try:
+        # One at a time: a server's start-up does not slow another's first request.
         for name, root in targets.items():
             port = free_port()
             servers[name] = (
@@ -410,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 f"http://127.0.0.1:{port}",
             )
+            first_ms[name] = first_request_ms(servers[name][1], first_cookie)
+            print(f"first request ({name}): {first_ms[name]} ms", flush=True)
         for _, base in servers.values():
             wait_up(f"{base}/api/v1/search/?q=drill")
             # Warm-up: every worker loads the model and fills its caches.
@@ -466,7 +526,10 @@ def main(argv: list[str] | None = None) -> int:
             reports[name][kind]["cpu_ms_per_request"] = {
                 k: round(v * 1000 / n, 2) for k, v in used.items()
             }
+    for name in servers:
+        reports[name]["first_request_ms"] = first_ms[name]
     report = reports["current"]
+    report["first_request_cold_ms"] = first_cold_ms
     report["throughput_ratio"] = round(
         report["personalized"]["rps"] / max(report["lexical"]["rps"], 1e-9), 3
     )
@@ -503,6 +566,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"  CPU ms/request {m['cpu_ms_per_request']}"
             )
     print(f"personalized / lexical throughput = {report['throughput_ratio']}")
+    print(
+        f"first request: {report['first_request_ms']} ms (warmed up at start), "
+        f"{report['first_request_cold_ms']} ms without the warm-up"
+    )
     if "vs_baseline" in report:
         print("against the baseline (current / baseline):", report["vs_baseline"])
     report_write(args.json, report)

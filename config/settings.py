@@ -160,6 +160,10 @@ SESSION_ENGINE = "shop.sessions"
 # Web processes (config/wsgi.py) freeze their long-lived objects out of the garbage
 # collector's full passes, after start-up and after each model load (config/heap.py).
 GC_FREEZE = env.bool("GC_FREEZE", default=True)
+# Web processes (config/wsgi.py) load the active model and warm the search up before their
+# first shopper (config/warmup.py); 0 leaves that to the first request. Read only by the
+# WSGI module, which commands, migrations and Celery workers never import.
+WARMUP_ON_START = env.bool("WARMUP_ON_START", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -49,6 +49,9 @@ def test_the_load_benchmark_writes_its_figures_and_the_baselines(tmp_path):
             assert {"rps", "p50_ms", "p95_ms", "p99_ms", "errors"} <= set(figures[kind])
             assert figures[kind]["errors"] == 0
             assert figures[kind]["requests"] == 2 * 3
+    assert report["first_request_ms"] > 0  # the first search once the server answers
+    assert report["first_request_cold_ms"] > 0  # the same without the start-up warm-up
+    assert report["baseline"]["first_request_ms"] > 0
     assert report["vs_baseline"]["personalized_p95_ms"] > 0
     assert report["throughput_ratio"] > 0
     assert "against the baseline" in result.stdout
