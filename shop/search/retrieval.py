@@ -4,12 +4,9 @@ substring fallback."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import connection
-from django.db.models import Case, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from shop.models import Brand, Category, Product
 from shop.search.params import SearchInputError, SearchParams
@@ -31,8 +28,10 @@ _PG_RANK = f"ts_rank_cd(shop_product.search_vector, to_tsquery('{TS_CONFIG}', %s
 RELEVANCE_ORDER = ("-text_score", "-popularity", "pk")
 SORT_ORDERS = {
     "relevance": RELEVANCE_ORDER,
-    "price_asc": (Coalesce("price", Value(Decimal("1e12"))).asc(), "pk"),
-    "price_desc": (Coalesce("price", Value(Decimal("-1"))).desc(), "pk"),
+    # Unknown prices last either way (NULLS LAST on Postgres and SQLite 3.30+); the
+    # search page says how many.
+    "price_asc": (F("price").asc(nulls_last=True), "pk"),
+    "price_desc": (F("price").desc(nulls_last=True), "pk"),
     "newest": ("-created_at", "pk"),
     "popular": ("-popularity", "pk"),
 }
