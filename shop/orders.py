@@ -386,7 +386,15 @@ def order_place(*, shopper: Shopper, source: str = "web") -> Order:
             ]
         )
         for line in lines:
-            Product.objects.filter(pk=line.product_id).update(stock=F("stock") - line.quantity)
+            # Conditional too: where the database has no row locks (SQLite), a checkout
+            # that committed since the check above makes this update match nothing.
+            taken = Product.objects.filter(pk=line.product_id, stock__gte=line.quantity).update(
+                stock=F("stock") - line.quantity
+            )
+            if not taken:
+                product = products[line.product_id]
+                stock = Product.objects.filter(pk=product.pk).values_list("stock", flat=True)[0]
+                raise OutOfStock([Shortage(product.pk, product.title, line.quantity, stock)])
         cart.lines.all().delete()
         if any(products[line.product_id].stock == line.quantity for line in lines):
             # A product sold out: searches filtering on stock must not keep showing it.
