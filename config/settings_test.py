@@ -21,7 +21,8 @@ MODEL_ROOT = BASE_DIR / "var" / "test-models"
 # Unit tests run tasks in process even when REDIS_URL is set; the integration tests
 # (tests/recommender/test_worker_integration.py) switch to a real broker and worker.
 CELERY_TASK_ALWAYS_EAGER = True
-# Tests that import config.wsgi do not warm a model up (tests of the warm-up set it).
-WARMUP_ON_START = False
+# Tests that import config.wsgi do not warm a model up (tests of the warm-up set the
+# variable in the processes they start).
+WARMUP_ON_START = os.environ.get("WARMUP_ON_START") == "1"
 # WhiteNoise warns on every request when the collected-static folder is missing.
 (BASE_DIR / "staticfiles").mkdir(exist_ok=True)

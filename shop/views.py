@@ -14,7 +14,7 @@ search results link with ``q``, ``pos`` and ``sid``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -26,8 +26,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from shop.events.record import event_record
 from shop.models import (
-    Brand,
-    Category,
     EventType,
     Product,
     RecommendationList,
@@ -40,8 +38,8 @@ from shop.personalization import (
     personalizer_fell_back,
 )
 from shop.search.autocomplete import Suggestion, search_box_suggestions
-from shop.search.params import SearchInputError, SearchParams
-from shop.search.retrieval import filtered_queryset
+from shop.search.page_notes import active_filters, empty_state, unpriced_count
+from shop.search.params import SearchInputError
 from shop.search.service import SearchResult, search_and_log
 from shop.selectors import (
     products_in_order,
@@ -176,7 +174,7 @@ def search(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     result = logged.result
-    active_filters = _active_filters(request, result.params)
+    filters = active_filters(request.GET, result.params)
     return render(
         request,
         "shop/search.html",
@@ -188,76 +186,11 @@ def search(request: HttpRequest) -> HttpResponse:
             "hits": _hit_links(result, logged.search_event_id),
             "sorts": SORT_LABELS,
             "querystring": _querystring(request, drop=("page",)),
-            "active_filters": active_filters,
-            "empty": _empty_state(result, active_filters),
-            "unpriced": _unpriced_count(result),
+            "active_filters": filters,
+            "empty": empty_state(result, filters),
+            "unpriced": unpriced_count(result),
         },
     )
-
-
-# The search page's filters: (name, their request parameters, SearchParams without them).
-FILTERS = (
-    ("category", ("category",), {"category_id": None}),
-    ("brand", ("brand",), {"brand_id": None}),
-    ("price", ("price_min", "price_max"), {"price_min": None, "price_max": None}),
-    ("in_stock", ("in_stock",), {"in_stock": False}),
-)
-
-
-def _active_filters(request: HttpRequest, params: SearchParams) -> list[dict]:
-    """The filters set: each with a label, the link that drops it, and the parameters
-    without it."""
-    labels = {
-        "category": f"category “{_name_of(Category, params.category_id)}”",
-        "brand": f"brand “{_name_of(Brand, params.brand_id)}”",
-        "price": _price_label(params),
-        "in_stock": "in stock only",
-    }
-    active = []
-    for name, keys, cleared in FILTERS:
-        if any(request.GET.get(key) for key in keys):
-            link = "?" + _querystring(request, drop=("page", *keys))
-            active.append({"label": labels[name], "link": link, "without": cleared})
-    return active
-
-
-def _empty_state(result: SearchResult, active_filters: list[dict]) -> dict | None:
-    """For filters that left nothing: whether the query alone finds products, and the
-    filters whose removal alone would (``removes``); None when there are results or
-    no filters."""
-    if result.total or not active_filters:
-        return None
-    params = result.params
-    if not filtered_queryset(SearchParams(query=params.query)).exists():
-        return None
-    removes = [
-        f for f in active_filters if filtered_queryset(replace(params, **f["without"])).exists()
-    ]
-    return {
-        "removes": removes,
-        "clear_all": "?" + urlencode({"q": params.query, "sort": params.sort}),
-    }
-
-
-def _price_label(params: SearchParams) -> str:
-    if params.price_min is not None and params.price_max is not None:
-        return f"price {params.price_min}–{params.price_max}"
-    if params.price_min is not None:
-        return f"price from {params.price_min}"
-    return f"price up to {params.price_max}"
-
-
-def _name_of(model, pk: int | None) -> str:
-    if pk is None:
-        return ""
-    return model.objects.filter(pk=pk).values_list("name", flat=True).first() or ""
-
-
-def _unpriced_count(result: SearchResult) -> int:
-    """For a price sort: how many of the results have no price (listed last)."""
-    if result.params.sort not in ("price_asc", "price_desc") or not result.total:
-        return 0
-    return filtered_queryset(result.params).filter(price__isnull=True).count()
 
 
 def _hit_links(result: SearchResult, search_event_id: int | None) -> list:

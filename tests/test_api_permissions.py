@@ -27,6 +27,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from recommender.models import ModelVersion, TrainingRun
+from shop.orders import cart_line_add
+from shop.shoppers import Shopper
 from tests.factories import EventFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +90,16 @@ def _owner_id(world: World):
     return {"user_id": world.owner.pk}, None
 
 
+def _owner_cart(world: World):
+    cart_line_add(shopper=Shopper(user_id=world.owner.pk), product_id=world.product.pk)
+    return {}, None
+
+
+def _owner_cart_line(world: World):
+    _owner_cart(world)
+    return {"product_id": world.product.pk}, None
+
+
 def _model_version(world: World):
     version = ModelVersion.objects.create(run=None, metrics={"ndcg@10": 0.05}, artifact_path="")
     return {"pk": version.pk}, None
@@ -129,6 +141,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("get", "my-events"): Rule("shopper"),
     ("get", "me-export"): Rule("shopper"),
     ("post", "me-delete"): Rule("shopper", request=_delete_me, owned=True),
+    # the shopper's cart and orders
+    ("get", "cart"): Rule("shopper", request=_owner_cart),
+    ("post", "cart-lines"): Rule(
+        "shopper", request=lambda w: ({}, {"product": w.product.pk}), ok=(201,)
+    ),
+    ("patch", "cart-line"): Rule(
+        "shopper", request=lambda w: ({"product_id": w.product.pk}, {"quantity": 2})
+    ),
+    ("delete", "cart-line"): Rule("shopper", request=_owner_cart_line),
+    ("get", "orders"): Rule("shopper"),
+    # 409: another shopper's cart is empty.
+    ("post", "orders"): Rule("shopper", request=_owner_cart, ok=(201, 409)),
     # staff
     ("get", "staff-search-analytics"): Rule("staff", "shop.view_event"),
     ("get", "staff-shopper-history"): Rule("staff", "shop.view_event", request=_owner_id),

@@ -43,6 +43,7 @@ from shop.accounts import shopper_claim_device, shopper_password_change, shopper
 from shop.api.base import ApiView, CounterRateThrottle, FailOpenThrottleMixin, V1Defaults
 from shop.api.serializers import ErrorSerializer
 from shop.auth import user_with_profile
+from shop.orders import cart_claim
 from shop.shoppers import (
     DEVICE_HEADER,
     DEVICE_ID_PATTERN,
@@ -230,6 +231,7 @@ class SignUpView(ApiView):
         except DjangoValidationError as invalid:
             raise _api_validation_error(invalid) from None
         shopper_claim_device(user_id=user.pk, session_id=session_id)
+        cart_claim(user_id=user.pk, session_id=session_id)
         update_last_login(None, user)
         body = {"user": UserSerializer(user).data, **_token_pair(user)}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -270,6 +272,7 @@ class SignInView(V1Defaults, TokenObtainPairView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         shopper_claim_device(user_id=serializer.user.pk, session_id=session_id)
+        cart_claim(user_id=serializer.user.pk, session_id=session_id)
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 

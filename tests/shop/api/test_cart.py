@@ -168,3 +168,25 @@ def test_a_short_product_fails_the_order_and_keeps_everything(lipstick, polish):
     assert not Order.objects.exists()
     assert client.get(CART_URL).json()["item_count"] == 3
     assert Product.objects.get(pk=lipstick.pk).stock == 5
+
+
+@pytest.mark.parametrize("how", ["sign-in", "sign-up"])
+def test_a_devices_cart_joins_the_account_it_signs_in_to(lipstick, how):
+    app = device("device-join-01")
+    assert post(app, LINES_URL, {"product": lipstick.pk, "quantity": 2}).status_code == 201
+    if how == "sign-in":
+        UserFactory(username="ada", password="Correct-Horse-9")
+        answer = post(
+            app, reverse("v1:auth-token"), {"username": "ada", "password": "Correct-Horse-9"}
+        )
+    else:
+        answer = post(
+            app,
+            reverse("v1:auth-sign-up"),
+            {"username": "ada", "password": "Correct-Horse-9", "email": "ada@example.com"},
+        )
+    assert answer.status_code in (200, 201), answer.content
+    account = Client()
+    account.defaults["HTTP_AUTHORIZATION"] = f"Bearer {answer.json()['access']}"
+    lines = account.get(CART_URL).json()["lines"]
+    assert [(line["product"]["id"], line["quantity"]) for line in lines] == [(lipstick.pk, 2)]
