@@ -8,8 +8,7 @@ class ShopConfig(AppConfig):
 
     def ready(self) -> None:
         # Cache invalidation on saves; a storefront login joins the anonymous session's
-        # events to the shopper.
-        # The dashboards' rollups register themselves when their modules load
-        # (shop.rollups.rollups_refresh recomputes each).
-        from shop import accounts, activity, analytics, receivers  # noqa: F401  # noqa: F401
+        # events (accounts) and cart (orders) to the shopper; the dashboards' rollups
+        # register themselves as their modules load (activity, analytics, outcomes).
+        from shop import accounts, activity, analytics, orders, receivers  # noqa: F401
         from shop.experiments import outcomes  # noqa: F401
