@@ -36,6 +36,8 @@ from shop.search.cache import search_cache_invalidate
 from shop.shoppers import Shopper
 
 MAX_LINE_QUANTITY = 99
+# The largest id a database row can have (64-bit integer columns).
+BIGINT_MAX = 2**63 - 1
 
 
 class CartError(Exception):
@@ -151,6 +153,8 @@ def shopper_orders(*, shopper: Shopper) -> QuerySet[Order]:
 
 def shopper_order(*, shopper: Shopper, order_id: int) -> Order | None:
     """One of the shopper's own orders, or None (another shopper's too)."""
+    if not _id_in_range(order_id):
+        return None
     return shopper_orders(shopper=shopper).filter(pk=order_id).first()
 
 
@@ -171,8 +175,18 @@ def _check_quantity(quantity: int, *, minimum: int = 1) -> None:
         raise CartError(f"The quantity must be from {minimum} to {MAX_LINE_QUANTITY}.")
 
 
+def _id_in_range(value: int) -> bool:
+    """Whether ``value`` can be a row id (a URL's digits may overflow the database's
+    64-bit integers: such an id names nothing, it is not a server error)."""
+    return 0 < value <= BIGINT_MAX
+
+
 def _product_for_sale(product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    product = (
+        Product.objects.filter(pk=product_id, is_active=True).first()
+        if _id_in_range(product_id)
+        else None
+    )
     if product is None:
         raise ProductUnavailable("This product is not for sale.")
     return product
@@ -258,7 +272,7 @@ def cart_line_remove(*, shopper: Shopper, product_id: int, source: str = "web") 
     """Take a product out of the shopper's cart; the quantity removed (0 when it was
     not there, and then nothing is recorded). Records ``remove_from_cart``."""
     owner = _owner_filter(shopper)
-    if owner is None:
+    if owner is None or not _id_in_range(product_id):
         return 0
     with transaction.atomic():
         line = (

@@ -64,6 +64,9 @@ NOT_A_SHOPPER = OpenApiResponse(
     description=f"Neither signed in nor an app device ({DEVICE_HEADER}): code not_authenticated.",
 )
 NOT_FOR_SALE = OpenApiResponse(ErrorSerializer, description="No such product for sale.")
+NO_SUCH_LINE_PATH = OpenApiResponse(
+    ErrorSerializer, description="The path's product id is not a whole number: no such endpoint."
+)
 CONFLICT = OpenApiResponse(
     ErrorSerializer,
     description="Refused by the cart's state: code out_of_stock (details name each product "
@@ -302,7 +305,13 @@ class CartLineView(PrivateResponse, ApiView):
 
     @extend_schema(
         summary="Remove from my cart",
-        responses={200: CartSerializer, 400: BAD_PARAMETERS, 401: NOT_A_SHOPPER, 429: THROTTLED},
+        responses={
+            200: CartSerializer,
+            400: BAD_PARAMETERS,
+            401: NOT_A_SHOPPER,
+            404: NO_SUCH_LINE_PATH,
+            429: THROTTLED,
+        },
         examples=[CART_EXAMPLE],
     )
     def delete(self, request: Request, product_id: int) -> Response:
