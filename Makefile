@@ -30,7 +30,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 $(DEMO_KEY):
-	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	@mkdir -p $(dir $@) && umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 demo-data: install $(DEMO_KEY)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 1
