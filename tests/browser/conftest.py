@@ -36,7 +36,9 @@ def _browser_paths() -> tuple[str, str] | None:
 
 
 @pytest.fixture(scope="session")
-def _chromium():
+def _chromium(live_server):
+    # After the live server: so that Chromium quits (its kept-alive connections ending)
+    # before the server stops sharing the test database's connection with its threads.
     paths = _browser_paths()
     if paths is None:
         message = "chromium and chromedriver are needed (make test installs them as root)"
