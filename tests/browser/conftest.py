@@ -36,9 +36,7 @@ def _browser_paths() -> tuple[str, str] | None:
 
 
 @pytest.fixture(scope="session")
-def _chromium(live_server):
-    # After the live server: so that Chromium quits (its kept-alive connections ending)
-    # before the server stops sharing the test database's connection with its threads.
+def _chromium():
     paths = _browser_paths()
     if paths is None:
         message = "chromium and chromedriver are needed (make test installs them as root)"
