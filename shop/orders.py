@@ -32,12 +32,11 @@ from django.http import HttpRequest
 
 from shop.events.record import event_record
 from shop.models import Cart, CartLine, EventType, Order, OrderLine, Product
+from shop.parsing import LARGEST_ROW_ID
 from shop.search.cache import search_cache_invalidate
 from shop.shoppers import Shopper
 
 MAX_LINE_QUANTITY = 99
-# The largest id a database row can have (64-bit integer columns).
-BIGINT_MAX = 2**63 - 1
 
 
 class CartError(Exception):
@@ -178,7 +177,7 @@ def _check_quantity(quantity: int, *, minimum: int = 1) -> None:
 def _id_in_range(value: int) -> bool:
     """Whether ``value`` can be a row id (a URL's digits may overflow the database's
     64-bit integers: such an id names nothing, it is not a server error)."""
-    return 0 < value <= BIGINT_MAX
+    return 0 < value <= LARGEST_ROW_ID
 
 
 def _product_for_sale(product_id: int) -> Product:

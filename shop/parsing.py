@@ -14,6 +14,9 @@ TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
 LARGEST_DECIMAL = Decimal("1e10")
 LARGEST_INT = 2**31 - 1
+# The largest id a database row can have (64-bit integer primary keys): a longer run of
+# digits names no row (it is not a server error).
+LARGEST_ROW_ID = 2**63 - 1
 
 
 class RowInvalid(Exception):

@@ -38,7 +38,12 @@ from shop.personalization import (
     personalizer_fell_back,
 )
 from shop.search.autocomplete import Suggestion, search_box_suggestions
-from shop.search.page_notes import active_filters, empty_state, unpriced_count
+from shop.search.page_notes import (
+    active_filters,
+    empty_state,
+    querystring_without,
+    unpriced_count,
+)
 from shop.search.params import SearchInputError
 from shop.search.service import SearchResult, search_and_log
 from shop.selectors import (
@@ -185,7 +190,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "params": result.params,
             "hits": _hit_links(result, logged.search_event_id),
             "sorts": SORT_LABELS,
-            "querystring": _querystring(request, drop=("page",)),
+            "querystring": querystring_without(request.GET, ("page",)),
             "active_filters": filters,
             "empty": empty_state(result, filters),
             "unpriced": unpriced_count(result),
@@ -270,13 +275,6 @@ def _suggestion_json(suggestion: Suggestion) -> dict:
     else:
         url = f"{search_url}?{urlencode({'q': suggestion.label})}"
     return {**suggestion.__dict__, "url": url}
-
-
-def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
-    query = request.GET.copy()
-    for key in drop:
-        query.pop(key, None)
-    return query.urlencode()
 
 
 @require_GET

@@ -34,6 +34,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import Q
 
 from shop.models import Event
+from shop.parsing import LARGEST_ROW_ID
 from shop.selectors import shopper_events
 from shop.shoppers import DEVICE_SESSION_PREFIX, OptOut, Shopper, shopper_opt_out
 
@@ -45,7 +46,6 @@ HISTORY_EVENTS = 50
 COUNT_CAP = 10_000
 MAX_FOUND = 20
 SESSION_ID_LENGTH = Event._meta.get_field("session_id").max_length
-BIGINT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def shoppers_find(*, text: str, by_email: bool = True) -> list[ShopperRef]:
     users = Q(username=text)
     if by_email and "@" in text:
         users |= Q(email__iexact=text)
-    if text.isdigit() and int(text) <= BIGINT_MAX:
+    if text.isdigit() and int(text) <= LARGEST_ROW_ID:
         users |= Q(pk=int(text))
     found = [
         ShopperRef(user_id=pk, username=username)

@@ -35,7 +35,7 @@ def active_filters(query: QueryDict, params: SearchParams) -> list[dict]:
     active = []
     for name, keys, cleared in FILTERS:
         if any(query.get(key) for key in keys):
-            link = "?" + _querystring_without(query, ("page", *keys))
+            link = "?" + querystring_without(query, ("page", *keys))
             active.append({"label": labels[name], "link": link, "without": cleared})
     return active
 
@@ -79,7 +79,8 @@ def unpriced_count(result: SearchResult) -> int:
     return filtered_queryset(result.params).filter(price__isnull=True).count()
 
 
-def _querystring_without(query: QueryDict, drop: tuple[str, ...]) -> str:
+def querystring_without(query: QueryDict, drop: tuple[str, ...]) -> str:
+    """The query string without the ``drop`` parameters (the page's links keep the rest)."""
     kept = query.copy()
     for key in drop:
         kept.pop(key, None)
