@@ -25,9 +25,9 @@ def generate(events: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO shop_product (sku, title, description, price, currency, stock,"
-            " is_active, attributes, image_url, popularity, created_at, updated_at)"
+            " is_active, attributes, image_url, popularity, trending, created_at, updated_at)"
             " SELECT 'B-' || n, 'Bench product ' || n, '', (n %% 200) + 0.99, 'EUR', 10,"
-            " true, '{}', '', 0, now() - interval '200 days', now()"
+            " true, '{}', '', 0, 0, now() - interval '200 days', now()"
             " FROM generate_series(1, %s) n",
             [PRODUCTS],
         )

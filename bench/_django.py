@@ -41,6 +41,9 @@ def setup(suffix: str) -> str:
     os.environ["DATABASE_URL"] = _bench_database_url(os.environ.get("DATABASE_URL", ""), suffix)
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+    # Production settings serve static files from collectstatic's manifest (pages fail
+    # without it on a fresh checkout).
+    call_command("collectstatic", verbosity=0, interactive=False)
     return connection.vendor
 
 

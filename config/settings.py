@@ -150,6 +150,9 @@ else:
 # updates, which send no signal, and per-process caches (no Redis: each process has its
 # own) leave stale.
 SEARCH_CACHE_SECONDS = env.int("SEARCH_CACHE_SECONDS", default=600 if REDIS_URL else 60)
+# "Popular right now" lists only products this many distinct shoppers chose in the last
+# two weeks (shop.popularity): one visitor, or one bot, cannot make a product trend.
+SHOP_TRENDING_MIN_SHOPPERS = env.int("SHOP_TRENDING_MIN_SHOPPERS", default=3)
 # Each process also keeps the matches it used last (shop.search.cache.LocalMatches): up to
 # this many bytes of them, each for this many seconds (0 bytes: off).
 SEARCH_LOCAL_CACHE_BYTES = env.int("SEARCH_LOCAL_CACHE_BYTES", default=32 * 2**20)

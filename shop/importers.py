@@ -37,6 +37,7 @@ from shop.parsing import (
     parse_json_object,
     parse_text,
 )
+from shop.popularity import popularity_refresh
 from shop.search.cache import search_cache_invalidate
 
 MAX_TITLE = 500
@@ -412,7 +413,8 @@ def import_event_rows(
 
     Users named by an unknown external id are created (with no usable password);
     events naming an unknown SKU are rejected and counted. File imports are backfills:
-    listeners of ``events_recorded`` are not told (a training run reads them).
+    listeners of ``events_recorded`` are not told (a training run reads them). Products'
+    popularity is refreshed once the events are stored.
     """
     report = ImportReport()
     latest = timezone.now() + FUTURE_TOLERANCE
@@ -433,6 +435,8 @@ def import_event_rows(
     )
     report.created, report.duplicates = counts.created, counts.duplicates
     report.unknown_products = counts.unknown_products
+    if counts.created:
+        popularity_refresh()  # the search order and "popular" reflect the import at once
     return report
 
 

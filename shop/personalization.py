@@ -59,6 +59,7 @@ from django.utils.module_loading import import_string
 
 from shop.selectors import (
     co_occurring_products,
+    newest_products,
     popular_in_same_category,
     shopper_purchased_product_ids,
     trending_products,
@@ -73,7 +74,7 @@ class ScoredItem:
     """A product id with its score, a human-readable reason and the score's parts.
 
     ``features`` carries facts the shop already fetched with a candidate (its
-    ``popularity`` counter), so a personalizer need not query them again. Treat it as
+    ``popularity``), so a personalizer need not query them again. Treat it as
     read-only: it is not frozen because a search builds hundreds of them per request
     and a frozen dataclass is markedly slower to create.
     """
@@ -94,7 +95,7 @@ class SearchCandidates:
     product_ids: tuple[int, ...]
     # Text relevance, normalised to the best candidate's (1.0).
     text: tuple[float, ...]
-    popularity: tuple[int, ...]
+    popularity: tuple[float, ...]
     # Each candidate's brand id (None: no brand); empty when the caller has none.
     brand_ids: tuple[int | None, ...] = ()
 
@@ -138,6 +139,8 @@ class RankedSearch:
 
 # The reason of a search result that nothing more specific explains.
 MATCHES_YOUR_SEARCH = "Matches your search"
+POPULAR_RIGHT_NOW = "Popular right now"
+NEW_IN_THE_SHOP = "New in the shop"
 
 
 class Personalizer(ABC):
@@ -205,7 +208,8 @@ class DefaultPersonalizer(Personalizer):
             ),
             "popularity": (
                 "Popularity",
-                "The product's interaction count, on a log scale: breaks near-ties of text.",
+                "Distinct shoppers who chose the product lately, each counted once and"
+                " weighted by recency, on a log scale: breaks near-ties of text.",
             ),
         }
     )
@@ -230,13 +234,21 @@ class DefaultPersonalizer(Personalizer):
         return RankedSearch([ids[n] for n in order], [scores[n] for n in order], item)
 
     def recommend(self, *, shopper, limit, exclude=()):
+        """What is popular right now, then (when too few products are) the newest
+        products, each with its own reason; less what the shopper bought."""
         skip = set(exclude) | shopper_purchased_product_ids(shopper=shopper)
-        trending = trending_products(limit=limit + len(skip))
-        return [
-            ScoredItem(product_id=pid, score=float(score), reason="Popular right now")
-            for pid, score in trending
+        items = [
+            ScoredItem(product_id=pid, score=float(score), reason=POPULAR_RIGHT_NOW)
+            for pid, score in trending_products(limit=limit + len(skip))
             if pid not in skip
         ][:limit]
+        if len(items) < limit:
+            shown = skip | {i.product_id for i in items}
+            items += [
+                ScoredItem(product_id=pid, score=0.0, reason=NEW_IN_THE_SHOP)
+                for pid in newest_products(limit=limit - len(items), excluding=shown)
+            ]
+        return items
 
     def similar(self, *, product_id, shopper, limit):
         items = [

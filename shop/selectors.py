@@ -1,12 +1,12 @@
-"""Read-side queries of the shop: popularity, trending, co-occurrence, shopper history,
-the category tree."""
+"""Read-side queries of the shop: trending, newest, co-occurrence, shopper history, the
+category tree."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 
 from shop.caching import cache_get, cache_set
 from shop.models import Category, Event, EventType, Product
@@ -21,60 +21,38 @@ EVENT_WEIGHTS = {
     EventType.ADD_TO_CART: 3,
     EventType.PURCHASE: 5,
 }
-TRENDING_WINDOW = timedelta(days=30)
 TRENDING_CACHE_SECONDS = 300
 # Co-occurrence looks at the most recent shoppers of a product only, to bound the work.
 CO_OCCURRENCE_SHOPPERS = 500
 
 
-def trending_products(*, limit: int) -> list[tuple[int, int]]:
-    """Active products with the most weighted interactions in the latest 30 days of data.
-
-    The window ends at the newest event rather than now, so a shop whose data stops (or a
-    demo on historical data) still has a trending list. Falls back to the all-time
-    popularity counter when the window holds too few products. Cached for 5 minutes.
-    """
+def trending_products(*, limit: int) -> list[tuple[int, float]]:
+    """(product id, trending figure) of the active products popular right now, the most
+    first: only products enough distinct shoppers interacted with lately (the figures are
+    recomputed from the event log by shop.popularity). Empty for a shop without recent
+    traffic: nothing is called popular on one visitor's say. Cached for 5 minutes."""
     key = f"shop:trending:{limit}"
     cached = cache_get(key)
     if cached is not None:
         return cached
-    rows = _trending_in_window(limit=limit)
-    if len(rows) < limit:
-        rows += _most_popular(limit=limit - len(rows), excluding={pid for pid, _ in rows})
+    rows = list(
+        Product.objects.filter(is_active=True, trending__gt=0)
+        .order_by("-trending", "pk")
+        .values_list("pk", "trending")[:limit]
+    )
     cache_set(key, rows, TRENDING_CACHE_SECONDS)
     return rows
 
 
-def _trending_in_window(*, limit: int) -> list[tuple[int, int]]:
-    """(product id, weighted interactions) in the window ending at the newest event."""
-    latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
-    if latest is None:
-        return []
-    weighted = sum(
-        (Count("pk", filter=Q(event_type=t)) * w for t, w in EVENT_WEIGHTS.items()),
-    )
-    return list(
-        Event.objects.filter(
-            occurred_at__gte=latest - TRENDING_WINDOW,
-            product__isnull=False,
-            product__is_active=True,
-            event_type__in=list(EVENT_WEIGHTS),
-        )
-        .values("product")
-        .annotate(score=weighted)
-        .order_by("-score", "product")
-        .values_list("product", "score")[:limit]
-    )
-
-
-def _most_popular(*, limit: int, excluding: set[int]) -> list[tuple[int, int]]:
-    """(product id, popularity) of the most popular active products not excluded."""
+def newest_products(*, limit: int, excluding: Collection[int] = ()) -> list[int]:
+    """Ids of the newest active products not excluded."""
     rows = (
         Product.objects.filter(is_active=True)
-        .order_by("-popularity", "pk")
-        .values_list("pk", "popularity")[: limit + len(excluding)]
+        .exclude(pk__in=list(excluding))
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    return [(pid, pop) for pid, pop in rows if pid not in excluding][:limit]
+    return list(rows)
 
 
 def shopper_events(*, shopper: Shopper):
@@ -214,6 +192,7 @@ __all__ = [
     "CategoryNode",
     "category_tree_with_counts",
     "co_occurring_products",
+    "newest_products",
     "popular_in_same_category",
     "products_in_order",
     "shopper_events",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from shop.events.popularity import product_popularity_add
+from shop.popularity import popularity_refresh
 from shop.rollups import rollups_refresh
 
 
-@shared_task(name="shop.tasks.product_popularity_add", ignore_result=True, acks_late=True)
-def product_popularity_add_task(weights: dict[str, int]) -> None:
-    """Add the app's event batches' weights to their products' popularity."""
-    product_popularity_add(weights={int(pid): weight for pid, weight in weights.items()})
+@shared_task(name="shop.tasks.popularity_refresh", ignore_result=True)
+def popularity_refresh_task() -> dict:
+    """Scheduled every 10 minutes: products' popularity and trending figures catch up
+    with the event log."""
+    return popularity_refresh()
 
 
 @shared_task(name="shop.tasks.rollups_refresh", ignore_result=True)

@@ -5,7 +5,8 @@ A list or an order is labelled "for you" ("Recommended for you", "ordered for yo
 when it was personalized for this shopper, with the reasons why (``ForYou``): never after
 an opt-out, nor when the personalizer answered as it would for anyone (a new visitor, no
 model, a failure that fell back to the default). Otherwise home shows the default's
-answer, popularity, as "Popular right now".
+answer under its own reasons: "Popular right now" (products enough distinct shoppers
+chose lately, shop.popularity), then "New in the shop".
 
 A recommendation list shown (home's "Recommended for you", a product's similar items)
 is logged as an ``impression`` event; its cards link with ``list``, ``pos`` and ``imp``
@@ -47,6 +48,7 @@ from shop.search.page_notes import (
 from shop.search.params import SearchInputError
 from shop.search.service import SearchResult, search_and_log
 from shop.selectors import (
+    newest_products,
     products_in_order,
     shopper_recently_viewed_product_ids,
     trending_products,
@@ -93,26 +95,42 @@ def _with_products(items):
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     shopper = shopper_from_request(request)
-    trending = products_in_order(
-        product_ids=[pid for pid, _ in trending_products(limit=HOME_TRENDING)]
-    )
     recommended, for_you = [], NOT_FOR_YOU
     if shopper.user_id is not None or shopper.session_id:
         items = get_personalizer().recommend(shopper=shopper, limit=HOME_RECOMMENDED)
         for_you = _recommendations_for_you(shopper, items)
         recommended = _with_products(items)
+    trending, newest = [], []
+    if for_you.personalized or not recommended:
+        trending = products_in_order(
+            product_ids=[pid for pid, _ in trending_products(limit=HOME_TRENDING)]
+        )
+        if not trending:
+            newest = products_in_order(product_ids=newest_products(limit=HOME_TRENDING))
     shown_as = RecommendationList.RECOMMENDATIONS
     return render(
         request,
         "shop/home.html",
         {
             "trending": trending,
+            "newest": newest,
             "recommended": recommended,
+            # Not personalized: the default's answer in sections by reason ("Popular
+            # right now", then "New in the shop" when too few products are).
+            "sections": [] if for_you.personalized else _by_reason(recommended),
             "for_you": for_you,
             "impression_list": shown_as.value,
             "impression_id": _impression_record(shopper, shown_as, recommended),
         },
     )
+
+
+def _by_reason(recommended: list) -> list[tuple[str, list]]:
+    """(reason, [(product, item, position in the whole list)]) in first-seen order."""
+    sections: dict[str, list] = {}
+    for position, (product, item) in enumerate(recommended, start=1):
+        sections.setdefault(item.reason, []).append((product, item, position))
+    return list(sections.items())
 
 
 def _recommendations_for_you(shopper: Shopper, items: list[ScoredItem]) -> ForYou:

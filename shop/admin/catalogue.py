@@ -61,6 +61,7 @@ class ProductAdmin(admin.ModelAdmin):
         "stock",
         "is_active",
         "popularity",
+        "trending",
     )
     list_display_links = ("sku", "title")
     list_select_related = ("category", "brand")
@@ -68,7 +69,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_editable = ("stock", "is_active")
     search_fields = ("=sku", "title")
     autocomplete_fields = ("category", "brand")
-    readonly_fields = ("popularity", "created_at", "updated_at")
+    readonly_fields = ("popularity", "trending", "created_at", "updated_at")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     actions = ("activate", "deactivate")

@@ -58,7 +58,8 @@ class EventBatchView(ApiView):
     - 413: the body is over 5 MiB; 415: not JSON; 429: throttled (600/min per caller).
 
     Listeners of ``shop.signals.events_recorded`` hear about the new events after the
-    commit, and the products' popularity counters are bumped as for storefront events.
+    commit; products' popularity follows within the refresh task's 10 minutes
+    (shop.popularity).
     """
 
     parser_classes = [JSONParser]

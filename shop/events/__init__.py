@@ -1,4 +1,4 @@
-"""The one event-ingestion service: validate, attribute, dedupe, write, count, announce.
+"""The one event-ingestion service: validate, attribute, dedupe, write, announce.
 
 - ``validation``: ``parse_event``, the rules every incoming row meets (files and API).
 - ``attribution``: whose an event is, by what the caller may say (``EventCaller``).
@@ -7,6 +7,5 @@
 - ``batch``: ``events_ingest`` (the importers' and the API's path) and
   ``event_batch_record`` (the API's batch).
 - ``record``: one storefront or search event (``event_record``).
-- ``popularity``: each stored event adds its weight to its product, once.
 - ``notify``: the on-commit ``events_recorded`` signal.
 """

@@ -2,13 +2,12 @@
 
 ``events_ingest`` takes parsed rows (``shop.events.validation.EventRow``) and does what
 every way in needs: drop repeats, resolve SKUs and external user ids, write (COPY on
-Postgres), count popularity, announce the new events. ``event_batch_record`` is the
+Postgres), announce the new events. ``event_batch_record`` is the
 API's batch on top of it: attribution and validation of each item first.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,20 +17,14 @@ from django.utils import timezone
 
 from shop.events.attribution import EventCaller, event_id_scope, event_row_attribute
 from shop.events.notify import RecordedEvent, events_recorded_notify
-from shop.events.popularity import (
-    popularity_weights,
-    product_popularity_add,
-    product_popularity_add_later,
-)
 from shop.events.resolve import ProductIds, UserIds
 from shop.events.validation import FUTURE_TOLERANCE, EventRow, parse_event
 from shop.events.writer import EVENT_COLUMNS_ORDER, EventWriter
 from shop.parsing import RowInvalid
 
 BATCH_SIZE = 5000
-_USER, _SESSION, _PRODUCT, _TYPE = (
-    EVENT_COLUMNS_ORDER.index(name)
-    for name in ("user_id", "session_id", "product_id", "event_type")
+_USER, _SESSION, _TYPE = (
+    EVENT_COLUMNS_ORDER.index(name) for name in ("user_id", "session_id", "event_type")
 )
 
 # Told about a row that cannot be stored: (its place, e.g. a file line, field, reason).
@@ -52,7 +45,6 @@ def events_ingest(
     on_refused: Refused,
     announce: bool,
     batch_size: int = BATCH_SIZE,
-    popularity_later: bool = False,
 ) -> IngestCounts:
     """Store each (place, event) once, in batches of ``batch_size``.
 
@@ -60,17 +52,15 @@ def events_ingest(
       event counts as a duplicate and changes nothing.
     - A row naming an unknown product, or an unknown shopper that ``users`` may not
       create, goes to ``on_refused`` with its place and is not stored.
-    - Each inserted event adds its weight to its product's popularity: in the write's
-      transaction, or with ``popularity_later`` after the commit, on a worker.
+    - Products' popularity is not counted here: shop.popularity recomputes it from the
+      log (a file import asks for it when done; the app's batches wait for the task).
     - With ``announce``, listeners of ``events_recorded`` hear of the new events after
       the commit.
 
     Outside a transaction on Postgres, batches are written by background threads while
     ``events`` is read (shop.events.writer.EventWriter), each batch committed on its own.
     """
-    ingest = _Ingest(
-        users=users, on_refused=on_refused, announce=announce, popularity_later=popularity_later
-    )
+    ingest = _Ingest(users=users, on_refused=on_refused, announce=announce)
     batch: list[tuple[Any, EventRow]] = []
     for place, event in events:
         if ingest.first_sight(event):
@@ -83,18 +73,14 @@ def events_ingest(
 
 
 class _Ingest:
-    def __init__(
-        self, *, users: UserIds, on_refused: Refused, announce: bool, popularity_later: bool
-    ) -> None:
+    def __init__(self, *, users: UserIds, on_refused: Refused, announce: bool) -> None:
         self.counts = IngestCounts()
-        self.popularity_later = popularity_later
         self.products = ProductIds()
         self.users = users
         self.on_refused = on_refused
         self.announce = announce
         self.received_at = timezone.now()
         self.seen: set[tuple[str, str]] = set()
-        self.weights: Counter[int] = Counter()
         self.recorded: list[RecordedEvent] = []
         self.writer = EventWriter(on_written=self._written)
 
@@ -116,10 +102,6 @@ class _Ingest:
 
     def close(self) -> IngestCounts:
         self.writer.close()
-        if self.popularity_later:
-            product_popularity_add_later(weights=self.weights)
-        else:
-            product_popularity_add(weights=self.weights)
         if self.recorded:
             events_recorded_notify(events=self.recorded)
         return self.counts
@@ -154,7 +136,6 @@ class _Ingest:
     def _written(self, inserted: list[tuple], submitted: int) -> None:
         self.counts.created += len(inserted)
         self.counts.duplicates += submitted - len(inserted)
-        self.weights.update(popularity_weights((row[_PRODUCT], row[_TYPE]) for row in inserted))
         if self.announce:
             self.recorded += [
                 RecordedEvent(row[_USER], row[_SESSION], row[_TYPE]) for row in inserted
@@ -196,7 +177,6 @@ def event_batch_record(
             users=UserIds(create=caller.privileged, known=known),
             on_refused=refused,
             announce=True,
-            popularity_later=True,  # the app waits for its events, not the counters
         )
     result.created, result.duplicates = counts.created, counts.duplicates
     result.errors.sort(key=lambda error: error.index)

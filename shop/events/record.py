@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 
 import orjson
 import psycopg
@@ -12,7 +11,6 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from shop.events.notify import events_recorded_notify
-from shop.events.popularity import popularity_weights, product_popularity_add
 from shop.events.writer import ASYNC_COMMIT
 from shop.models import Event
 from shop.shoppers import Shopper
@@ -51,8 +49,8 @@ def event_record(
     """Record one storefront event for a user or an anonymous session.
 
     Returns None when there is nobody to attribute the event to (no user, no session).
-    The event and the popularity counter commit together, and on Postgres without
-    waiting for the WAL flush: a crash can lose the last fraction of a second of
+    Products' popularity is recomputed from the log (shop.popularity), not bumped here.
+    On Postgres the event commits without waiting for the WAL flush: a crash can lose the last fraction of a second of
     behaviour logs, while every page that records one answers a round trip sooner.
     """
     if shopper.user_id is None and not shopper.session_id:
@@ -70,20 +68,18 @@ def event_record(
         client_event_id=uuid.uuid4().hex,
         occurred_at=timezone.now(),
     )
-    weights = popularity_weights([(product_id, event_type)])
-    if weights or not _insert_without_flush_wait(event):
-        _save_with_popularity(event, weights)
+    if not _insert_without_flush_wait(event):
+        _save(event)
     events_recorded_notify(events=[event])
     return event
 
 
-def _save_with_popularity(event: Event, weights: Mapping[int, int]) -> None:
+def _save(event: Event) -> None:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(ASYNC_COMMIT)
         event.save(force_insert=True)
-        product_popularity_add(weights=weights)
 
 
 def _insert_without_flush_wait(event: Event) -> bool:

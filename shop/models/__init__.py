@@ -94,9 +94,12 @@ class Product(models.Model):
     is_active = models.BooleanField("active", default=True, db_index=True)
     attributes = models.JSONField(default=dict, blank=True)
     image_url = models.URLField(max_length=1000, blank=True)
-    # Weighted interaction count (a counter beside the append-only event log, bumped with
-    # F() on each event and recomputed after bulk imports); orders ties and "popular".
-    popularity = models.PositiveIntegerField(default=0, db_index=True, editable=False)
+    # Distinct shoppers, each weighted by their strongest interaction and decayed with
+    # age; orders ties and "popular". ``trending`` is the same over the last two weeks,
+    # 0 below a minimum of distinct shoppers ("Popular right now"). Both are recomputed
+    # from the event log by shop.popularity.
+    popularity = models.FloatField(default=0, db_index=True, editable=False)
+    trending = models.FloatField(default=0, db_index=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

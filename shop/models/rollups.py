@@ -19,6 +19,9 @@ class RollupState(models.Model):
     refreshed_at = models.DateTimeField(default=timezone.now)
     days_refreshed = models.PositiveIntegerField(default=0, help_text="Days recomputed last time.")
     seconds = models.FloatField(default=0, help_text="How long the last refresh took.")
+    anchor_day = models.DateField(
+        null=True, blank=True, help_text="The newest event's day when it last ran (popularity)."
+    )
 
     def __str__(self) -> str:
         return f"rollup {self.name} up to event {self.last_event_id}"

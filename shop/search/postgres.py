@@ -37,7 +37,7 @@ def matches_postgres(base: QuerySet, terms: list[str]):
 
 def _statement(matches_sql: str) -> str:
     facet_parts = [
-        f"(SELECT '{kind}', g.id, NULL::float8, g.n, NULL::bigint, NULL::bigint, x.name"
+        f"(SELECT '{kind}', g.id, NULL::float8, g.n, NULL::float8, NULL::bigint, x.name"
         f" FROM (SELECT {column} AS id, count(*) AS n FROM m"
         f" WHERE {column} IS NOT NULL GROUP BY 1) g"
         f" JOIN {table} x ON x.id = g.id ORDER BY g.n DESC, x.name LIMIT {FACET_LIMIT})"
@@ -46,7 +46,7 @@ def _statement(matches_sql: str) -> str:
     return (
         "WITH m (id, score, stock, category_id, brand_id, popularity) AS MATERIALIZED "
         f"({matches_sql}) "
-        "(SELECT 'w', id, score::float8, stock::bigint, popularity::bigint, brand_id::bigint,"
+        "(SELECT 'w', id, score::float8, stock::bigint, popularity::float8, brand_id::bigint,"
         " NULL::text FROM m"
         f" ORDER BY score DESC, popularity DESC, id LIMIT {RERANK_WINDOW})"
         " UNION ALL SELECT 't', count(*), NULL, NULL, NULL, NULL, NULL FROM m"

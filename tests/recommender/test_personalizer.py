@@ -13,12 +13,14 @@ from recommender.ml.ranking import LIVE_FEATURES
 from recommender.models import UserRecommendation
 from recommender.personalizer import RecommenderPersonalizer, shopper_segment
 from shop.personalization import ScoredItem
+from shop.popularity import popularity_refresh
 from shop.shoppers import Shopper
 from tests.factories import ProductFactory, UserFactory
 from tests.ranking import rank_items, search_candidates
 
 
 def test_new_shopper_gets_the_fallback_and_no_model_means_fallback(shop_data, client):
+    popularity_refresh()  # what the Celery task does every 10 minutes
     personalizer = RecommenderPersonalizer()
     items = personalizer.recommend(shopper=Shopper(user_id=shop_data[0].pk), limit=4)
     assert len(items) == 4 and all(i.reason == "Popular right now" for i in items)

@@ -6,10 +6,12 @@ import logging
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from shop.models import EventType, Product
 from shop.personalization import (
@@ -21,6 +23,7 @@ from shop.personalization import (
     SearchCandidates,
     get_personalizer,
 )
+from shop.popularity import popularity_refresh
 from shop.shoppers import Shopper
 from tests.factories import CategoryFactory, EventFactory, ProductFactory, UserFactory
 from tests.ranking import rank_items, search_candidates
@@ -132,6 +135,14 @@ def shopper():
 
 
 @pytest.fixture
+def refreshed(settings):
+    """The popularity refresh the Celery task runs, with one shopper enough to trend (the
+    minimum's own tests are in test_popularity)."""
+    settings.SHOP_TRENDING_MIN_SHOPPERS = 1
+    return popularity_refresh
+
+
+@pytest.fixture
 def ranked_products():
     """Five "lip" products: the most popular first by pk order would be wrong."""
     category = CategoryFactory(name="Lips")
@@ -144,12 +155,13 @@ def ranked_products():
 # --- DefaultPersonalizer.recommend -----------------------------------------------------
 
 
-def test_recommend_returns_trending_products_most_interacted_first(shopper):
+def test_recommend_returns_trending_products_most_interacted_first(shopper, refreshed):
     quiet, busy, busiest = ProductFactory(), ProductFactory(), ProductFactory()
     EventFactory(product=quiet, event_type=EventType.VIEW)
     for _ in range(2):
         EventFactory(product=busy, event_type=EventType.VIEW)
     EventFactory(product=busiest, event_type=EventType.ADD_TO_CART)  # weight 3
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=shopper, limit=3)
 
@@ -157,65 +169,76 @@ def test_recommend_returns_trending_products_most_interacted_first(shopper):
     assert all(i.reason == "Popular right now" for i in items)
 
 
-def test_recommend_excludes_what_the_shopper_purchased(shopper):
+def test_recommend_excludes_what_the_shopper_purchased(shopper, refreshed):
     bought, other = ProductFactory(), ProductFactory()
     for _ in range(5):
         EventFactory(product=bought, event_type=EventType.VIEW)
     EventFactory(product=other, event_type=EventType.VIEW)
     EventFactory(user_id=shopper.user_id, product=bought, event_type=EventType.PURCHASE)
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=shopper, limit=5)
 
     assert [i.product_id for i in items] == [other.pk]
 
 
-def test_recommend_keeps_what_other_shoppers_purchased(shopper):
+def test_recommend_keeps_what_other_shoppers_purchased(shopper, refreshed):
     bought = ProductFactory()
     EventFactory(product=bought, event_type=EventType.PURCHASE)  # by someone else
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=shopper, limit=5)
 
     assert [i.product_id for i in items] == [bought.pk]
 
 
-def test_recommend_excludes_anonymous_session_purchases_for_that_session():
+def test_recommend_excludes_anonymous_session_purchases_for_that_session(refreshed):
     bought, other = ProductFactory(), ProductFactory()
     EventFactory(user=None, session_id="s-1", product=bought, event_type=EventType.PURCHASE)
     EventFactory(product=other, event_type=EventType.VIEW)
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=Shopper(session_id="s-1"), limit=5)
 
     assert [i.product_id for i in items] == [other.pk]
 
 
-def test_recommend_honours_exclude_and_limit(shopper):
+def test_recommend_honours_exclude_and_limit(shopper, refreshed):
     products = [ProductFactory() for _ in range(4)]
     for n, product in enumerate(products):
         for _ in range(4 - n):
             EventFactory(product=product, event_type=EventType.VIEW)
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=shopper, limit=2, exclude=[products[0].pk])
 
     assert [i.product_id for i in items] == [products[1].pk, products[2].pk]
 
 
-def test_recommend_never_offers_inactive_products(shopper):
+def test_recommend_never_offers_inactive_products(shopper, refreshed):
     inactive = ProductFactory(is_active=False)
     EventFactory(product=inactive, event_type=EventType.PURCHASE)
     active = ProductFactory()
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=shopper, limit=5)
 
-    assert [i.product_id for i in items] == [active.pk]
+    assert [(i.product_id, i.reason) for i in items] == [(active.pk, "New in the shop")]
 
 
-def test_recommend_falls_back_to_popularity_without_events(shopper):
-    low = set_popularity(ProductFactory(), 1)
-    high = set_popularity(ProductFactory(), 9)
+def test_recommend_without_trending_products_offers_the_newest_as_new(shopper, refreshed):
+    now = timezone.now()
+    older = ProductFactory(created_at=now - timedelta(days=2))
+    newer = ProductFactory(created_at=now - timedelta(days=1))
+    set_popularity(older, 9)  # popular once, but nobody lately
+    refreshed()
 
     items = DefaultPersonalizer().recommend(shopper=shopper, limit=5)
 
-    assert [i.product_id for i in items] == [high.pk, low.pk]
+    assert [(i.product_id, i.reason) for i in items] == [
+        (newer.pk, "New in the shop"),
+        (older.pk, "New in the shop"),
+    ]
 
 
 # --- DefaultPersonalizer.similar -------------------------------------------------------

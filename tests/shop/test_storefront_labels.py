@@ -122,17 +122,17 @@ def _recent_views_personalizer(settings):
 def catalogue():
     """Lipsticks and a nail polish by Glowco, and an Acme shampoo; popularity favours
     the lipsticks, so a search for "glowco" shows the polish last unless the shopper's
-    views say otherwise."""
+    views say otherwise. The lipsticks and the shampoo are popular right now."""
     categories = category_tree("Beauty > Lipstick", "Beauty > Nails", "Hair")
     glow, acme = (BrandFactory(name=name, slug=name.lower()) for name in ("Glowco", "Acme"))
     return products_from_rows(
-        "title category brand price stock popularity",
+        "title category brand price stock popularity trending",
         {
-            "red": ("Red velvet lipstick", categories["lipstick"], glow, Decimal(10), 5, 30),
-            "pink": ("Pink lipstick", categories["lipstick"], glow, Decimal(12), 5, 20),
-            "polish": ("Nail polish", categories["nails"], glow, Decimal(5), 3, 1),
-            "topcoat": ("Top coat", categories["nails"], acme, Decimal(6), 3, 2),
-            "shampoo": ("Shampoo", categories["hair"], acme, Decimal(8), 1, 10),
+            "red": ("Red velvet lipstick", categories["lipstick"], glow, Decimal(10), 5, 30, 3),
+            "pink": ("Pink lipstick", categories["lipstick"], glow, Decimal(12), 5, 20, 2),
+            "polish": ("Nail polish", categories["nails"], glow, Decimal(5), 3, 1, 0),
+            "topcoat": ("Top coat", categories["nails"], acme, Decimal(6), 3, 2, 0),
+            "shampoo": ("Shampoo", categories["hair"], acme, Decimal(8), 1, 10, 1),
         },
     )
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from shop.models import DailyRecommendations, Event, EventType, Product
+from shop.popularity import popularity_refresh
 from shop.rollups import rollups_refresh
 from tests.factories import (
     BrandFactory,
@@ -63,7 +64,7 @@ def catalogue():
         title="Hidden lipstick", category=lipstick, brand=glow, is_active=False
     )
     now = timezone.now()
-    days_old_and_popularity = {
+    days_old_and_popularity = {  # and the same trending figure
         "red": (5, 3),
         "matte": (4, 9),
         "polish": (3, 1),
@@ -72,7 +73,7 @@ def catalogue():
     }
     for name, (days_old, popularity) in days_old_and_popularity.items():
         Product.objects.filter(pk=products[name].pk).update(
-            created_at=now - timedelta(days=days_old), popularity=popularity
+            created_at=now - timedelta(days=days_old), popularity=popularity, trending=popularity
         )
         products[name].refresh_from_db()
     return {
@@ -105,24 +106,41 @@ def pks(catalogue, *names) -> set[int]:
 
 def test_home_page_lists_trending_products_most_interacted_first(client, catalogue):
     products = catalogue["products"]
-    for _ in range(3):
+    for _ in range(3):  # three shoppers each: enough to trend
         EventFactory(product=products["polish"], event_type=EventType.VIEW)
-    EventFactory(product=products["red"], event_type=EventType.PURCHASE)  # weight 5
+        EventFactory(product=products["red"], event_type=EventType.PURCHASE)  # weight 5
+    popularity_refresh()  # what the Celery task does every 10 minutes
 
     response = client.get(HOME_URL)
 
     assert response.status_code == 200
     trending = response.context["trending"]
-    assert trending[:2] == [products["red"], products["polish"]]
+    assert trending == [products["red"], products["polish"]]  # the others: no shoppers
     assert products["hidden"] not in trending
     assert "Red velvet lipstick" in response.content.decode()
 
 
-def test_home_page_without_events_lists_popular_products(client, catalogue):
+def test_home_page_lists_products_by_their_trending_figure(client, catalogue):
     response = client.get(HOME_URL)
 
     assert response.status_code == 200
-    assert response.context["trending"][0] == catalogue["products"]["matte"]  # popularity 9
+    assert response.context["trending"][0] == catalogue["products"]["matte"]  # trending 9
+
+
+def test_home_page_with_nothing_trending_shows_the_newest_products_as_new(client, catalogue):
+    """One visitor's views do not make anything "popular right now"."""
+    Product.objects.update(trending=0)
+    products = catalogue["products"]
+    visitor = UserFactory()
+    for _ in range(5):
+        EventFactory(product=products["polish"], user=visitor)
+    popularity_refresh()
+
+    response = client.get(HOME_URL)
+
+    body = response.content.decode()
+    assert "Popular right now" not in body and "<h2>New in the shop</h2>" in body
+    assert response.context["newest"][0] == products["kouhong"]  # a day old
 
 
 def test_home_page_on_an_empty_shop_says_so(client):
@@ -423,7 +441,10 @@ def test_product_page_records_a_view_for_the_logged_in_shopper(client, catalogue
     event = Event.objects.exclude(event_type=EventType.IMPRESSION).get()
     assert (event.event_type, event.user, event.product) == (EventType.VIEW, shopper, product)
     product.refresh_from_db()
-    assert product.popularity == 3 + 1
+    assert product.popularity == 3  # the request does not count it; the refresh does
+    popularity_refresh()
+    product.refresh_from_db()
+    assert 0.95 < product.popularity <= 1  # one shopper's view, hours old
 
 
 def test_product_page_records_views_of_an_anonymous_visitor_in_one_session(client, catalogue):

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from shop.events.record import event_record
 from shop.models import Event, EventType, Product
+from shop.popularity import popularity_refresh
 from shop.shoppers import Shopper
 from tests.factories import ProductFactory, UserFactory
 
@@ -74,13 +75,15 @@ def test_inside_a_transaction_an_event_keeps_its_savepoint():
     assert any(q["sql"].startswith("SAVEPOINT") for q in queries)
 
 
-def test_an_event_with_a_counter_commits_the_event_and_the_counter_together():
+def test_a_product_event_is_stored_alone_and_popularity_waits_for_its_refresh():
     product = ProductFactory(popularity=0)
     shopper = Shopper(user_id=UserFactory().pk, session_id="", personalize=True)
 
     event = event_record(shopper=shopper, event_type=EventType.PURCHASE, product_id=product.pk)
 
     assert Event.objects.filter(pk=event.pk, product=product).exists()
+    assert Product.objects.get(pk=product.pk).popularity == 0  # no counter in the request
+    popularity_refresh()
     assert Product.objects.get(pk=product.pk).popularity > 0
 
 
