@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from django.test import Client
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 WINDOW = (1400, 1000)
+PHONE = (390, 844)
+# The window sizes the storefront's flows run at.
+SIZES = {"desktop": WINDOW, "phone": PHONE}
 WAIT_SECONDS = 20
 
 
@@ -112,16 +116,37 @@ def screenshot():
         height = browser.execute_script(
             "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
         )
-        width = browser.get_window_size()["width"]
+        before = browser.get_window_size()
+        width = before["width"]
         # The window's chrome (headless too) takes part of its height from the page.
         chrome = browser.execute_script("return window.outerHeight - window.innerHeight")
         browser.set_window_size(width, min(max(int(height) + int(chrome) + 20, 600), 6000))
         path = SCREENSHOTS / f"{name}.png"
         browser.save_screenshot(str(path))
-        browser.set_window_size(*WINDOW)
+        browser.set_window_size(before["width"], before["height"])
         return path
 
     return take
+
+
+def tap(browser, element) -> None:
+    """Click ``element`` as a shopper would: scrolled to the middle of the window first
+    (on a phone it may sit under the fold, or move while a resize settles), and tried
+    again briefly while something else still covers it."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        ElementNotInteractableException,
+    )
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    for attempt in range(5):
+        try:
+            element.click()
+            return
+        except (ElementClickInterceptedException, ElementNotInteractableException):
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 def wait_for(browser, condition, timeout: float = WAIT_SECONDS):

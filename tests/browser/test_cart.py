@@ -12,7 +12,7 @@ from django.urls import reverse
 from selenium.webdriver.common.by import By
 
 from shop.models import Event, EventType, Order, Product
-from tests.browser.conftest import wait_for
+from tests.browser.conftest import SIZES, tap, wait_for
 from tests.factories import BrandFactory, category_tree, products_from_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,11 +44,15 @@ def catalogue(settings):
 def click_and_wait(browser, element) -> None:
     """Click a submit button and wait for the page it leads to."""
     old = browser.find_element(By.TAG_NAME, "html")
-    element.click()
+    tap(browser, element)
     wait_for(browser, lambda b: old.id != b.find_element(By.TAG_NAME, "html").id)
 
 
-def test_add_to_cart_sign_in_change_quantity_place_the_order_see_it(browser, catalogue, screenshot):
+@pytest.mark.parametrize("size", list(SIZES))
+def test_add_to_cart_sign_in_change_quantity_place_the_order_see_it(
+    browser, catalogue, screenshot, size
+):
+    browser.set_window_size(*SIZES[size])
     user = get_user_model().objects.create_user(username="ada", password=PASSWORD)
     base = browser.live_server_url
     product = catalogue["red"]
@@ -79,16 +83,16 @@ def test_add_to_cart_sign_in_change_quantity_place_the_order_see_it(browser, cat
     assert field.get_attribute("value") == "3"
     total = browser.find_element(By.CSS_SELECTOR, "[data-testid=cart-total]").text
     assert "37.50 EUR" in total
-    screenshot(browser, "cart")
+    screenshot(browser, f"cart-{size}")
 
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid=place-order]"))
     order = Order.objects.get()
     assert order.user_id == user.pk
     assert browser.find_element(By.TAG_NAME, "h1").text == f"Order {order.pk}"
     assert "37.50 EUR" in browser.find_element(By.CSS_SELECTOR, "[data-testid=order-total]").text
-    screenshot(browser, "order")
+    screenshot(browser, f"order-{size}")
 
-    browser.find_element(By.LINK_TEXT, "All your orders").click()
+    tap(browser, browser.find_element(By.LINK_TEXT, "All your orders"))
     wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=order]"))
     assert f"Order {order.pk}" in browser.find_element(By.CSS_SELECTOR, "[data-testid=order]").text
     assert Product.objects.get(pk=product.pk).stock == 3

@@ -1,6 +1,6 @@
 """A shopper types into the search box, picks a completion with the keyboard, sees the
-results, filters, sorts and pages; on a phone the filters and sort sit above the results
-in a collapsible panel."""
+results, filters, sorts, pages and opens a product, on a desktop window and on a phone;
+on a phone the filters and sort sit above the results in a collapsible panel."""
 
 from __future__ import annotations
 
@@ -13,12 +13,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import wait_for
+from tests.browser.conftest import PHONE, SIZES, tap, wait_for
 from tests.factories import BrandFactory, ProductFactory, category_tree
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PHONE = (390, 844)
 
 
 @pytest.fixture
@@ -62,9 +60,19 @@ def options(browser):
     return browser.find_elements(By.CSS_SELECTOR, "#search-suggestions [role=option]")
 
 
-def test_type_pick_a_completion_with_the_keyboard_filter_sort_and_page(
-    browser, catalogue, screenshot
+def open_filters(browser) -> None:
+    """Open the filters panel where it is collapsed (a phone)."""
+    panel = browser.find_element(By.CSS_SELECTOR, "details.filters")
+    if panel.get_attribute("open") is None:
+        tap(browser, panel.find_element(By.TAG_NAME, "summary"))
+        wait_for(browser, lambda b: panel.get_attribute("open") is not None)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_type_pick_a_completion_with_the_keyboard_filter_sort_page_and_open_a_product(
+    browser, catalogue, screenshot, size
 ):
+    browser.set_window_size(*SIZES[size])
     browser.get(browser.live_server_url + "/")
     box = browser.find_element(By.CSS_SELECTOR, "header input[name=q]")
     assert box.get_attribute("role") == "combobox"
@@ -76,6 +84,11 @@ def test_type_pick_a_completion_with_the_keyboard_filter_sort_and_page(
     listbox = browser.find_element(By.ID, "search-suggestions")
     assert listbox.get_attribute("role") == "listbox" and listbox.is_displayed()
     assert options(browser)[0].text.splitlines()[0] == "shampoo"
+    edges = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right, innerWidth]",
+        listbox,
+    )
+    assert edges[0] >= 0 and edges[1] <= edges[2]  # inside the screen, a phone's too
 
     box.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN)
     second = options(browser)[1]
@@ -84,7 +97,7 @@ def test_type_pick_a_completion_with_the_keyboard_filter_sort_and_page(
     box.send_keys(Keys.ARROW_UP)
     first = options(browser)[0]
     assert box.get_attribute("aria-activedescendant") == first.get_attribute("id")
-    screenshot(browser, "search-box")
+    screenshot(browser, f"search-box-{size}")
     # Escape closes the list; Down opens it again.
     box.send_keys(Keys.ESCAPE)
     wait_for(browser, lambda b: not listbox.is_displayed())
@@ -101,23 +114,25 @@ def test_type_pick_a_completion_with_the_keyboard_filter_sort_and_page(
     assert len(titles(browser)) == 24
 
     # Filter: a category facet submits at once.
+    open_filters(browser)
     shampoos = browser.find_element(
         By.CSS_SELECTOR, f"input[name=category][value='{catalogue['shampoos'].pk}']"
     )
-    submit_and_wait(browser, shampoos.click)
+    submit_and_wait(browser, lambda: tap(browser, shampoos))
     assert "30 results" in browser.find_element(By.CSS_SELECTOR, ".result-summary").text
     assert all(t.startswith("Herbal shampoo") for t in titles(browser))
 
     # Sort by price: unknown prices last, and said so.
+    open_filters(browser)
     Select(browser.find_element(By.CSS_SELECTOR, "select[name=sort]")).select_by_value("price_asc")
     apply = browser.find_element(By.CSS_SELECTOR, "details.filters button[type=submit]")
-    submit_and_wait(browser, apply.click)
+    submit_and_wait(browser, lambda: tap(browser, apply))
     assert titles(browser)[:2] == ["Herbal shampoo no. 1", "Herbal shampoo no. 2"]
     note = browser.find_element(By.CSS_SELECTOR, ".unpriced-note").text
     assert note == "10 products without a price are listed last."
     assert browser.find_elements(By.CSS_SELECTOR, ".card img.card-image[loading=lazy]")
     assert browser.find_elements(By.CSS_SELECTOR, ".card .card-placeholder")
-    screenshot(browser, "results-desktop")
+    screenshot(browser, f"results-{size}")
 
     # Page 2: the rest, unpriced ones at the end.
     submit_and_wait(browser, browser.find_element(By.LINK_TEXT, "Next →").click)
@@ -127,6 +142,16 @@ def test_type_pick_a_completion_with_the_keyboard_filter_sort_and_page(
         "Price on request" in card.text
         for card in browser.find_elements(By.CSS_SELECTOR, ".grid-cards .card")
     )
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= (SIZES[size][0])
+
+    # Open a product from the results: its page, with its price unknown said so.
+    first = browser.find_elements(By.CSS_SELECTOR, ".grid-cards .card-title")[0]
+    title = first.text
+    submit_and_wait(browser, lambda: tap(browser, first))
+    assert browser.find_element(By.TAG_NAME, "h1").text == title
+    assert "/products/" in browser.current_url
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=price]").text == "Price on request"
+    screenshot(browser, f"product-{size}")
 
 
 def test_on_a_phone_the_filters_and_sort_open_above_the_results(browser, catalogue, screenshot):
@@ -138,7 +163,7 @@ def test_on_a_phone_the_filters_and_sort_open_above_the_results(browser, catalog
     assert panel.get_attribute("open") is None  # collapsed on a phone
     assert summary.location["y"] < first_card.location["y"]
     assert summary.location["y"] < 844 / 2
-    summary.click()
+    tap(browser, summary)
     sort = browser.find_element(By.CSS_SELECTOR, "select[name=sort]")
     wait_for(browser, lambda b: sort.is_displayed())
     Select(sort).select_by_value("price_desc")

@@ -15,7 +15,7 @@ from django.urls import reverse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 
-from tests.browser.conftest import wait_for
+from tests.browser.conftest import SIZES, tap, wait_for
 from tests.factories import BrandFactory, category_tree, products_from_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,11 @@ def result_titles(browser) -> list[str]:
     return [a.text for a in browser.find_elements(By.CSS_SELECTOR, ".grid-cards .card-title")]
 
 
-def test_a_visitor_sees_why_the_order_is_theirs_and_switches_it_off(browser, catalogue, screenshot):
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_visitor_sees_why_the_order_is_theirs_and_switches_it_off(
+    browser, catalogue, screenshot, size
+):
+    browser.set_window_size(*SIZES[size])
     base = browser.live_server_url
     browser.get(f"{base}{catalogue['polish'].get_absolute_url()}")
     browser.get(f"{base}{reverse('shop:search')}?q=glowco")
@@ -53,15 +57,15 @@ def test_a_visitor_sees_why_the_order_is_theirs_and_switches_it_off(browser, cat
     assert result_titles(browser)[0] == "Nail polish"
     why = browser.find_element(By.CSS_SELECTOR, ".result-summary details.why")
     assert not why.find_element(By.CSS_SELECTOR, "div").is_displayed()
-    why.find_element(By.TAG_NAME, "summary").click()  # a tap opens it
+    tap(browser, why.find_element(By.TAG_NAME, "summary"))  # a tap opens it
     reason = why.find_element(By.CSS_SELECTOR, "div p")
     wait_for(browser, lambda b: reason.is_displayed())
     assert reason.text == "Ordered using your recent views: “Nail polish”."
     switch = browser.find_element(By.CSS_SELECTOR, HEADER_SWITCH)
     assert switch.get_attribute("aria-checked") == "true"
-    screenshot(browser, "storefront-search")
+    screenshot(browser, f"storefront-search-{size}")
 
-    switch.click()  # a POST with the page's CSRF token, back to this search
+    tap(browser, switch)  # a POST with the page's CSRF token, back to this search
 
     wait_for(browser, staleness_of(switch))
     switch = browser.find_element(By.CSS_SELECTOR, HEADER_SWITCH)
@@ -78,10 +82,10 @@ def test_a_visitor_sees_why_the_order_is_theirs_and_switches_it_off(browser, cat
     state = browser.find_element(By.CSS_SELECTOR, "[data-testid=personalization-state]")
     assert state.text == "off"
     assert "Nail polish" in browser.find_element(By.TAG_NAME, "main").text
-    screenshot(browser, "storefront-privacy")
+    screenshot(browser, f"storefront-privacy-{size}")
 
     page_switch = browser.find_element(By.CSS_SELECTOR, "main [data-testid=personalization-switch]")
-    page_switch.click()  # back on, from the privacy page
+    tap(browser, page_switch)  # back on, from the privacy page
 
     wait_for(browser, staleness_of(page_switch))
     state = browser.find_element(By.CSS_SELECTOR, "[data-testid=personalization-state]")
