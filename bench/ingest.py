@@ -5,7 +5,7 @@
 Generates products, then a CSV of events (several types, users and anonymous sessions,
 90 days of timestamps), and loads it with the same functions as `manage.py
 import_events` (read_rows -> import_event_rows -> shop.events: validation, SKU/user
-resolution, batched idempotent writes, the popularity counters). Then loads the same
+resolution, batched idempotent writes, then the popularity refresh). Then loads the same
 file again to time the idempotent re-run. Loads it --repeat times (3) into emptied
 tables and reports the median.
 Writes {"events_per_second", "events", "median_of", "runs", ...}.

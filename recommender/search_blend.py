@@ -52,7 +52,7 @@ MAX_STAFF_WEIGHT = 100.0
 FEATURE_MEANINGS = {
     "text": "Text relevance of the product to the query (full-text rank).",
     "affinity": "The served model's affinity: the shopper's vector times the product's.",
-    "popularity": "How popular the product is (interactions, all shoppers).",
+    "popularity": "How popular the product is (distinct shoppers lately, shop.popularity).",
     "similarity": "Largest similarity to one of the shopper's latest products.",
     "bought": "The shopper has already bought this product.",
     "brand": "Share of the shopper's latest products that are of this brand.",

@@ -29,8 +29,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -47,6 +48,10 @@ POPULARITY_WINDOW_DAYS = 180
 TRENDING_HALF_LIFE_DAYS = 3
 TRENDING_WINDOW_DAYS = 14
 STATE = "popularity"
+# Each incremental refresh also re-reads this many event ids below its watermark.
+ID_MARGIN = 20_000
+# The Postgres advisory lock key of the refresh (any constant unique to this use).
+ADVISORY_LOCK = 7_150_042
 # Products recomputed per query in an incremental refresh, and rows per UPDATE.
 PRODUCT_CHUNK = 2000
 WRITE_BATCH = 1000
@@ -75,21 +80,28 @@ def trending_min_shoppers() -> int:
 
 def popularity_refresh(*, full: bool = False) -> dict:
     """Bring ``popularity`` and ``trending`` up to date with the event log; returns what
-    it did. One refresh at a time (it holds the state's row)."""
+    it did, or ``{"skipped": True}`` while another refresh runs.
+
+    The aggregate only reads; the figures are then written in product-id order, in
+    short transactions of WRITE_BATCH rows, so a checkout (which locks its products in
+    id order) waits for one batch at most and never deadlocks with it."""
     started = time.monotonic()
-    RollupState.objects.get_or_create(name=STATE)
-    with transaction.atomic():
-        state = RollupState.objects.select_for_update().get(name=STATE)
+    with _one_at_a_time() as alone:
+        if not alone:
+            logger.info("popularity refresh skipped: another one is running")
+            return {"skipped": True}
+        state, _ = RollupState.objects.get_or_create(name=STATE)
         newest = Event.objects.aggregate(newest=Max("pk"))["newest"] or 0
-        latest = Event.objects.aggregate(latest=Max("occurred_at"))["latest"]
-        anchor_day = None if latest is None else latest.astimezone(UTC).date()
+        anchor_day = _anchor_day()
         everything = full or state.last_event_id == 0 or state.anchor_day != anchor_day
         if anchor_day is None:
             figures, products = {}, None
         elif everything:
             figures, products = product_figures(anchor_day=anchor_day), None
         else:
-            products = _touched_products(after=state.last_event_id, upto=newest)
+            # Ids are taken before their transactions commit: an event with a lower id
+            # may land after a refresh read past it, so each refresh looks back a margin.
+            products = _touched_products(after=state.last_event_id - ID_MARGIN, upto=newest)
             figures = product_figures(anchor_day=anchor_day, product_ids=products)
         written = _write(figures, products)
         seconds = time.monotonic() - started
@@ -101,6 +113,7 @@ def popularity_refresh(*, full: bool = False) -> dict:
             seconds=seconds,
         )
     done = {
+        "skipped": False,
         "full": products is None,
         "products": len(figures) if products is None else len(products),
         "written": written,
@@ -108,6 +121,34 @@ def popularity_refresh(*, full: bool = False) -> dict:
     }
     logger.info("popularity refresh: %s", done)
     return done
+
+
+def _anchor_day() -> date | None:
+    """The newest event's day (UTC), but never after today: an event dated ahead (the
+    ingestion accepts up to a day) counts from its own day, and cannot move every
+    product's window."""
+    latest = Event.objects.filter(occurred_at__lte=timezone.now()).aggregate(
+        latest=Max("occurred_at")
+    )["latest"]
+    return None if latest is None else latest.astimezone(UTC).date()
+
+
+@contextmanager
+def _one_at_a_time():
+    """Yields whether this is the only refresh running: a session-level advisory lock on
+    Postgres (held across the write batches' commits); SQLite serializes writers."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK])
+        alone = bool(cursor.fetchone()[0])
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK])
 
 
 def product_figures(
@@ -119,9 +160,10 @@ def product_figures(
     if product_ids is None:
         return _aggregate(anchor, None)
     ids = sorted(set(product_ids))
+    chunk = _id_chunk()
     figures: dict[int, ProductFigures] = {}
-    for i in range(0, len(ids), PRODUCT_CHUNK):
-        figures.update(_aggregate(anchor, ids[i : i + PRODUCT_CHUNK]))
+    for i in range(0, len(ids), chunk):
+        figures.update(_aggregate(anchor, ids[i : i + chunk]))
     return figures
 
 
@@ -201,27 +243,36 @@ def _touched_products(*, after: int, upto: int) -> set[int]:
 
 
 def _write(figures: dict[int, ProductFigures], products: set[int] | None) -> int:
-    """Store the figures where they changed; products in scope (every product when
-    ``products`` is None) without figures go to 0. Returns the number of rows written."""
+    """Store the figures where they changed, in product-id order and one transaction per
+    WRITE_BATCH rows; products in scope (every product when ``products`` is None)
+    without figures go to 0. Returns the number of rows written."""
     if products is None:
         scopes = [Product.objects.all()]
     else:
         ids = sorted(products)
+        chunk = _id_chunk()
         scopes = [
-            Product.objects.filter(pk__in=ids[i : i + PRODUCT_CHUNK])
-            for i in range(0, len(ids), PRODUCT_CHUNK)
+            Product.objects.filter(pk__in=ids[i : i + chunk]) for i in range(0, len(ids), chunk)
         ]
     zero = ProductFigures(0.0, 0.0, 0)
     changed = []
     for scope in scopes:
-        for pk, popularity, trending in scope.values_list("pk", "popularity", "trending").iterator(
-            chunk_size=10000
-        ):
+        rows = scope.order_by("pk").values_list("pk", "popularity", "trending")
+        for pk, popularity, trending in rows.iterator(chunk_size=10000):
             new = figures.get(pk, zero)
             if new.popularity != popularity or new.trending != trending:
                 changed.append(Product(pk=pk, popularity=new.popularity, trending=new.trending))
-    Product.objects.bulk_update(changed, ["popularity", "trending"], batch_size=WRITE_BATCH)
+    for i in range(0, len(changed), WRITE_BATCH):
+        with transaction.atomic():
+            Product.objects.bulk_update(changed[i : i + WRITE_BATCH], ["popularity", "trending"])
     return len(changed)
+
+
+def _id_chunk() -> int:
+    """Product ids per query: PRODUCT_CHUNK, or fewer where the database takes fewer
+    parameters (old SQLite builds: 999)."""
+    limit = connection.features.max_query_params or PRODUCT_CHUNK + 100
+    return max(1, min(PRODUCT_CHUNK, limit - 100))
 
 
 __all__ = [

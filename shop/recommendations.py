@@ -4,7 +4,8 @@ The personalizer's interface has no category (``recommend(shopper, limit, exclud
 shop.personalization), so a category filter is applied here: ask the personalizer for
 ``CATEGORY_OVERFETCH`` times as many products (at most ``MAX_ASKED``), keep those in the
 categories, and when that leaves fewer than asked for, fill up with the categories' most
-popular active products (reason "Popular in <category>"). A shopper whose personal
+popular active products (reason "Popular in <category>", or "More in <category>" for
+those nobody chose lately). A shopper whose personal
 favourites lie elsewhere therefore gets popular products of the category rather than
 personal ones: the answer's reasons say which is which.
 
@@ -88,7 +89,7 @@ def _popular_in_categories(
     *, category_ids: Collection[int], limit: int, skip: set[int]
 ) -> list[ScoredItem]:
     """The categories' most popular active products not in ``skip``, scored below any
-    personal recommendation."""
+    personal recommendation ("More in ..." for those nobody chose lately)."""
     products = (
         Product.objects.filter(is_active=True, category_id__in=category_ids)
         .exclude(pk__in=skip)
@@ -99,7 +100,8 @@ def _popular_in_categories(
         ScoredItem(
             product_id=product.pk,
             score=float(product.popularity) * 1e-6,
-            reason=f"Popular in {product.category.name}",
+            # "Popular" only where shoppers chose it (shop.popularity); else just more.
+            reason=f"{'Popular' if product.popularity > 0 else 'More'} in {product.category.name}",
         )
         for product in products
     ]

@@ -109,7 +109,7 @@ def co_occurring_products(*, product_id: int, limit: int) -> list[tuple[int, int
     )
 
 
-def popular_in_same_category(*, product_id: int, limit: int) -> list[tuple[int, int, str]]:
+def popular_in_same_category(*, product_id: int, limit: int) -> list[tuple[int, float, str]]:
     product = Product.objects.select_related("category").filter(pk=product_id).first()
     if product is None or product.category_id is None:
         return []

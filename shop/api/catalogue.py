@@ -290,7 +290,8 @@ class RecommendationsView(PrivateResponse, ApiView):
 
         ``category``: the personalizer is asked for five times ``limit`` products (at
         most 250) and those in the categories are kept; when fewer than ``limit`` are,
-        the categories' most popular products fill the list (reason "Popular in ...").
+        the categories' most popular products fill the list (reason "Popular in ...", or
+        "More in ..." for those nobody chose lately).
         ``exclude``: never these products. Personalized: ``Cache-Control: private,
         no-store``. The rendered answer is kept for the shopper (up to SEARCH_CACHE_SECONDS) and
         dropped as soon as their events, their opt-out, their re-scoring or the

@@ -139,7 +139,7 @@ def _k(value: str) -> int:
 def _recommendations(shopper: Shopper, k: int) -> tuple[list[tuple], bool]:
     """(position, product, item, score as shown) of what the shop recommends the
     shopper, and whether the configured personalizer failed and the default answered.
-    Scores show 4 significant digits: a model's can be tiny, popularity counts large."""
+    Scores show 4 significant digits: a model's can be tiny, popularity figures large."""
     items = recommendations_for_shopper(shopper=shopper, limit=k)
     fell_back = personalizer_fell_back()
     products = {p.pk: p for p in products_in_order(product_ids=[i.product_id for i in items])}

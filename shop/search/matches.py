@@ -35,7 +35,7 @@ class Matches:
     facets: dict[str, tuple[FacetValue, ...]]
     # The best RERANK_WINDOW matches in text order: (pk, text score, stock, popularity,
     # brand id or None).
-    window: list[tuple[int, float, int, int, int | None]]
+    window: list[tuple[int, float, int, float, int | None]]
     # What result lists show of each window product, so that a page of the window needs
     # no query: {pk: pickled card row} (shop.search.cards).
     cards: dict[int, bytes] = field(default_factory=dict)

@@ -22,6 +22,13 @@ def axe_run(browser) -> list[dict]:
     """Every violation axe finds in the current page: {id, impact, help, nodes}."""
     if not browser.execute_script("return typeof window.axe !== 'undefined'"):
         browser.execute_script(_source())
+    # Colours mid-transition (a hover fading under the resting pointer) are not the page's.
+    browser.execute_script(
+        "const s = document.createElement('style');"
+        " s.textContent = '*, *::before, *::after { transition: none !important;"
+        " animation: none !important; }';"
+        " document.head.appendChild(s);"
+    )
     browser.set_script_timeout(60)
     result = browser.execute_async_script(
         """

@@ -124,9 +124,20 @@ def screenshot():
         path = SCREENSHOTS / f"{name}.png"
         browser.save_screenshot(str(path))
         browser.set_window_size(before["width"], before["height"])
+        settle(browser)
         return path
 
     return take
+
+
+def settle(browser) -> None:
+    """Wait for the layout after a resize: two animation frames (the second runs after
+    the first's layout)."""
+    browser.set_script_timeout(10)
+    browser.execute_async_script(
+        "const done = arguments[0];"
+        " requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
+    )
 
 
 def tap(browser, element) -> None:

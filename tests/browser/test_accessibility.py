@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from shop.models import Order
 from shop.popularity import popularity_refresh
 from tests.browser.axe import axe_serious
-from tests.browser.conftest import SIZES, sign_in, wait_for
+from tests.browser.conftest import SIZES, sign_in, tap, wait_for
 from tests.factories import BrandFactory, EventFactory, category_tree, products_from_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,10 +134,10 @@ def test_every_storefront_page_has_no_serious_accessibility_violation(
     user = get_user_model().objects.create_user(username=f"ada-{size}", password="x-Pass-9")
     sign_in(browser, user)
     browser.get(f"{base}{shop['products']['red'].get_absolute_url()}")
-    browser.find_element(By.CSS_SELECTOR, "[data-testid=add-to-cart]").click()
+    tap(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid=add-to-cart]"))
     wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=cart-line]"))
     check(browser, screenshot, size, "cart", found)
-    browser.find_element(By.CSS_SELECTOR, "[data-testid=place-order]").click()
+    tap(browser, browser.find_element(By.CSS_SELECTOR, "[data-testid=place-order]"))
     wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=order-total]"))
     assert Order.objects.filter(user=user).exists()
     check(browser, screenshot, size, "order", found)

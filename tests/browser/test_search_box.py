@@ -135,7 +135,7 @@ def test_type_pick_a_completion_with_the_keyboard_filter_sort_page_and_open_a_pr
     screenshot(browser, f"results-{size}")
 
     # Page 2: the rest, unpriced ones at the end.
-    submit_and_wait(browser, browser.find_element(By.LINK_TEXT, "Next →").click)
+    submit_and_wait(browser, lambda: tap(browser, browser.find_element(By.LINK_TEXT, "Next →")))
     assert "Page 2 of 2" in browser.find_element(By.CSS_SELECTOR, ".pager").text
     assert len(titles(browser)) == 6
     assert all(
@@ -169,7 +169,9 @@ def test_on_a_phone_the_filters_and_sort_open_above_the_results(browser, catalog
     Select(sort).select_by_value("price_desc")
     submit_and_wait(
         browser,
-        browser.find_element(By.CSS_SELECTOR, "details.filters button[type=submit]").click,
+        lambda: tap(
+            browser, browser.find_element(By.CSS_SELECTOR, "details.filters button[type=submit]")
+        ),
     )
     assert titles(browser)[0] == "Herbal shampoo no. 29"
     assert "listed last" in browser.find_element(By.CSS_SELECTOR, ".unpriced-note").text

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
-from shop.models import EventType, Product, RollupState
+from shop import popularity
+from shop.models import Event, EventType, Product, RollupState
 from shop.popularity import (
+    ADVISORY_LOCK,
     POPULARITY_HALF_LIFE_DAYS,
     STATE,
     TRENDING_HALF_LIFE_DAYS,
@@ -24,8 +29,9 @@ from tests.factories import EventFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# Noon of the newest event's day: ages are measured from the end of that day.
-NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# Noon of the newest event's day (in the past: the anchor is never after today); ages
+# are measured from the end of that day.
+NOON = datetime(2025, 6, 20, 12, 0, tzinfo=UTC)
 
 
 def figures(product: Product) -> tuple[float, float]:
@@ -119,7 +125,10 @@ def test_inactive_products_are_never_trending():
     assert figures(product)[1] > 0 and trending_products(limit=10) == []
 
 
-def test_a_refresh_recomputes_only_the_products_of_new_events_within_the_same_day():
+def test_a_refresh_recomputes_only_the_products_of_new_events_within_the_same_day(
+    monkeypatch,
+):
+    monkeypatch.setattr(popularity, "ID_MARGIN", 0)  # no look-back below the watermark
     quiet, busy = ProductFactory(), ProductFactory()
     EventFactory(product=quiet, occurred_at=NOON)
     EventFactory(product=busy, occurred_at=NOON)
@@ -200,3 +209,80 @@ def test_one_visitors_views_trend_nothing_on_the_storefront_or_in_the_api(client
     popularity_refresh()
     api = client.__class__().get("/api/v1/recommendations/").json()
     assert (api[0]["id"], api[0]["reason"]) == (viewed[0].pk, "Popular right now")
+
+
+def test_an_event_dated_ahead_does_not_move_every_products_window():
+    """Ingestion accepts events up to a day ahead; the anchor stays at today at most."""
+    product, ahead = ProductFactory(), ProductFactory()
+    EventFactory(product=product, occurred_at=NOON)
+    popularity_refresh()
+    before = figures(product)[0]
+
+    EventFactory(product=ahead, occurred_at=timezone.now() + timedelta(hours=20))
+    popularity_refresh()
+
+    assert figures(ahead) == (0.0, 0.0)  # counted from its own day on
+    assert figures(product)[0] <= before  # aged at most to today, not pushed past it
+    assert RollupState.objects.get(name=STATE).anchor_day <= timezone.now().date()
+
+
+def test_an_event_committed_after_a_refresh_read_past_its_id_is_still_counted():
+    """Ids are taken before commit: a batch with lower ids may land after a later one."""
+    first, late = ProductFactory(), ProductFactory()
+    EventFactory(product=first, occurred_at=NOON)
+    gap = EventFactory(product=first, occurred_at=NOON)
+    EventFactory(product=first, occurred_at=NOON)
+    gap_id = gap.pk
+    gap.delete()
+    popularity_refresh()
+
+    Event.objects.create(  # the slow transaction commits now, with its earlier id
+        pk=gap_id,
+        user=UserFactory(),
+        product=late,
+        event_type=EventType.VIEW,
+        client_event_id="late",
+        occurred_at=NOON,
+    )
+    done = popularity_refresh()
+
+    assert done["full"] is False and figures(late)[0] > 0
+
+
+def test_an_incremental_refresh_in_chunks_of_one_product_sees_every_product(monkeypatch):
+    products = [ProductFactory() for _ in range(4)]
+    EventFactory(product=products[0], occurred_at=NOON)
+    popularity_refresh()
+    monkeypatch.setattr(popularity, "PRODUCT_CHUNK", 1)
+    for n, product in enumerate(products):
+        for _ in range(n + 1):
+            EventFactory(product=product, occurred_at=NOON)
+
+    done = popularity_refresh()
+
+    assert done["full"] is False and done["products"] == 4
+    values = [figures(p)[0] for p in products]
+    assert values == sorted(values) and values[0] > 0  # 2, 2, 3, 4 shoppers
+    assert values[3] == pytest.approx(4 * decayed(0.5, POPULARITY_HALF_LIFE_DAYS), abs=1e-3)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the advisory lock is Postgres's; SQLite serializes"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_second_refresh_while_one_runs_is_skipped():
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        autocommit=True,
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK])
+        assert popularity_refresh() == {"skipped": True}
+        other.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK])
+        assert popularity_refresh()["skipped"] is False
+    finally:
+        other.close()

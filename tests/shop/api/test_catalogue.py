@@ -3,7 +3,7 @@ products, and their HTTP caching."""
 
 import pytest
 
-from shop.models import Category, EventType
+from shop.models import Category, EventType, Product
 from shop.personalization import ScoredItem
 from tests.factories import EventFactory, ProductFactory, UserFactory
 from tests.shop.api.helpers import (
@@ -356,6 +356,17 @@ def test_recommendations_in_a_category_fill_up_with_its_popular_products(
         {"category": catalogue["lipstick"].pk, "exclude": catalogue["matte"].pk},
     ).json()
     assert [p["sku"] for p in excluded] == ["RED-1"]
+
+
+def test_a_category_product_nobody_chose_lately_fills_in_as_more_not_popular(
+    client, catalogue, recording_personalizer
+):
+    Product.objects.filter(pk=catalogue["matte"].pk).update(popularity=0)
+    recording_personalizer.answer = [catalogue["red"].pk]
+
+    body = client.get(RECOMMENDATIONS_URL, {"category": catalogue["lipstick"].pk}).json()
+
+    assert ("MATTE-1", "More in Lipstick") in [(p["sku"], p["reason"]) for p in body]
 
 
 @pytest.mark.parametrize(
