@@ -6,6 +6,7 @@ time arithmetic is per database)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import psycopg
 import pytest
@@ -282,6 +283,9 @@ def test_a_second_refresh_while_one_runs_is_skipped():
     try:
         other.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK])
         assert popularity_refresh() == {"skipped": True}
+        out = StringIO()
+        call_command("popularity", stdout=out)
+        assert "Another popularity refresh is running" in out.getvalue()
         other.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK])
         assert popularity_refresh()["skipped"] is False
     finally:

@@ -22,6 +22,9 @@ class Command(BaseCommand):
             done = popularity_refresh(full=full)
         except DatabaseError as error:
             raise CommandError(f"Popularity could not be refreshed: {error}") from error
+        if done["skipped"]:
+            self.stdout.write("Another popularity refresh is running: nothing done.")
+            return
         scope = "every product" if done["full"] else f"{done['products']} product(s)"
         self.stdout.write(
             self.style.SUCCESS(
