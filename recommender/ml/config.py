@@ -62,6 +62,10 @@ class ModelConfig:
             1 = first event or unknown, 2 = same day, 3.. = log2 of the gap in days).
         id_dropout: Probability, per item and step, of replacing an item's id embedding
             by the out-of-vocabulary one; it trains the tower for unseen items.
+        n_neighbours: With > 0, each item's vector also adds the mean id embedding of
+            the items most often near it in the training sequences (that many,
+            `features.item_neighbours`); 0 = off.
+        neighbour_window: Steps apart within which two items count as neighbours.
         weight_decay: Decoupled weight decay (AdamW) if > 0.
         seed: Seed of every random generator used by training.
         mixed_precision: "auto" (float16 on a GPU only), "on" or "off".
@@ -96,6 +100,8 @@ class ModelConfig:
     min_token_count: int = 2
     n_gap_buckets: int = 16
     id_dropout: float = 0.0
+    n_neighbours: int = 0
+    neighbour_window: int = 3
     weight_decay: float = 0.0
     seed: int = 42
     mixed_precision: str = "auto"
@@ -109,6 +115,8 @@ class ModelConfig:
             raise ValueError("plateau_lr_factor must be in (0, 1]")
         if self.dim % self.n_heads:
             raise ValueError("dim must be divisible by n_heads")
+        if self.n_neighbours < 0 or self.neighbour_window < 1:
+            raise ValueError("n_neighbours must be >= 0 and neighbour_window >= 1")
         for name in ("mixed_precision", "jit_compile"):
             if getattr(self, name) not in ("auto", "on", "off"):
                 raise ValueError(f"{name} must be 'auto', 'on' or 'off'")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from .data import N_RESERVED, Vocabulary
 
@@ -148,4 +149,45 @@ def _id_rows(n_rows: int, width: int, ids_per_row: Iterable[tuple[int, list[int]
     for row, ids in ids_per_row:
         kept = ids[:width]
         out[row, : len(kept)] = kept
+    return out
+
+
+def item_neighbours(
+    sequences: Sequence[np.ndarray], n_items: int, k: int, window: int
+) -> np.ndarray:
+    """(n_items, k) int32 internal ids: per item, the `k` items found most often within
+    `window` steps of it (either direction, weighted 1/distance) in `sequences`, the
+    strongest first and 0-padded; reserved rows stay empty.
+
+    The item tower adds the mean id embedding of an item's neighbours to its vector
+    (`ModelConfig.n_neighbours`): a rarely bought item borrows what its company learned,
+    as titles let it borrow from similar words. Built from the training sequences only.
+    """
+    out = np.zeros((n_items, max(k, 0)), dtype=np.int32)
+    if k <= 0 or n_items <= N_RESERVED:
+        return out
+    rows, cols, weights = [], [], []
+    for sequence in sequences:
+        items = np.asarray(sequence, dtype=np.int64)
+        for distance in range(1, min(window, len(items) - 1) + 1):
+            a, b = items[:-distance], items[distance:]
+            keep = (a >= N_RESERVED) & (b >= N_RESERVED) & (a != b)
+            a, b = a[keep], b[keep]
+            rows += [a, b]
+            cols += [b, a]
+            weights.append(np.full(2 * len(a), 1.0 / distance))
+    if not rows:
+        return out
+    matrix = sp.csr_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_items, n_items),
+    )
+    matrix.sum_duplicates()
+    for item in range(N_RESERVED, n_items):
+        start, end = matrix.indptr[item], matrix.indptr[item + 1]
+        if start == end:
+            continue
+        neighbours, strength = matrix.indices[start:end], matrix.data[start:end]
+        order = np.lexsort((neighbours, -strength))[:k]  # strongest, then the lower id
+        out[item, : len(order)] = neighbours[order]
     return out

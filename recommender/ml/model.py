@@ -20,7 +20,8 @@ from .data import OOV
 
 
 class ItemTower(layers.Layer):
-    """Item vector = id embedding + mean title-token, mean attribute and price embeddings.
+    """Item vector = id embedding + mean title-token, mean attribute and price embeddings
+    (+ the mean id embedding of the item's neighbours, when given).
 
     An item unseen in training is passed with the OOV id, so its vector comes from
     its title and attributes plus the (trained) OOV embedding.
@@ -64,7 +65,7 @@ class ItemTower(layers.Layer):
             rows, dim, embeddings_initializer=initializer, name=name, dtype=self.dtype_policy
         )
 
-    def call(self, ids, tokens, attributes, prices, training=False):
+    def call(self, ids, tokens, attributes, prices, neighbours=None, training=False):
         if training and self.id_dropout > 0:
             drop = keras.random.uniform(tf.shape(ids), seed=self.seed_generator) < self.id_dropout
             ids = tf.where(drop & (ids > OOV), tf.constant(OOV, ids.dtype), ids)
@@ -77,6 +78,8 @@ class ItemTower(layers.Layer):
             vec = vec + bag_mean(attributes, self.attribute_embedding.embeddings, vec.dtype)
         if self.use_price:
             vec = vec + self.price_embedding(prices)
+        if neighbours is not None:
+            vec = vec + bag_mean(neighbours, self.id_embedding.embeddings, vec.dtype)
         return vec
 
 
@@ -153,7 +156,8 @@ class SequentialRecommender(keras.Model):
         self.scale = math.sqrt(config.dim)
 
     def _add_item_tables(self, config: ModelConfig, sizes: dict[str, int]) -> None:
-        """Non-trainable per-item tables: id remap, title tokens, attributes, price bucket."""
+        """Non-trainable per-item tables: id remap, title tokens, attributes, price bucket,
+        and the neighbours when the model uses them."""
         n_items = sizes["n_items"]
         self.id_table = self._item_table((n_items,), "item_id_table")
         # Table widths come from the features actually built (sizes), not the config.
@@ -164,6 +168,11 @@ class SequentialRecommender(keras.Model):
             (n_items, sizes.get("attributes", config.max_attributes)), "item_attribute_table"
         )
         self.price_table = self._item_table((n_items,), "item_price_table")
+        # Items most often near each item in training (features.item_neighbours).
+        width = int(sizes.get("neighbours", 0))
+        self.neighbour_table = (
+            self._item_table((n_items, width), "item_neighbour_table") if width > 0 else None
+        )
 
     def _item_table(self, shape: tuple[int, ...], name: str) -> keras.Variable:
         return self.add_weight(
@@ -243,6 +252,7 @@ class SequentialRecommender(keras.Model):
             self.token_table,
             self.attribute_table,
             self.price_table,
+            self.neighbour_table,
             training=training,
         )
 

@@ -28,7 +28,7 @@ from .callbacks import (
 from .config import ModelConfig
 from .data import N_RESERVED, OOV, LeaveLastOutSplit, SequenceData
 from .device import DeviceInfo, configure_device
-from .features import ItemFeatures
+from .features import ItemFeatures, item_neighbours
 from .loop import Callback, LoopState, TrainStep, run_training_loop
 from .losses import NextItemTask, reserved_items_bias
 from .metrics import evaluate
@@ -127,6 +127,7 @@ def _new_model(
         "n_events": len(train.event_vocab),
         "title_tokens": int(features.tokens.shape[1]),
         "attributes": int(features.attributes.shape[1]),
+        "neighbours": max(int(config.n_neighbours), 0),
         "mixed_precision": device.mixed_precision,
         "jit_compile": device.jit_compile,
     }
@@ -135,6 +136,12 @@ def _new_model(
     model.token_table.assign(features.tokens)
     model.attribute_table.assign(features.attributes)
     model.price_table.assign(features.prices)
+    if model.neighbour_table is not None:
+        model.neighbour_table.assign(
+            item_neighbours(
+                train.items, len(train.item_vocab), config.n_neighbours, config.neighbour_window
+            )
+        )
     return model
 
 

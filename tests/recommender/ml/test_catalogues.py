@@ -18,6 +18,7 @@ from recommender.ml import (
     leave_last_out,
 )
 from recommender.ml.batching import TrainingBatches, TrainingInputs
+from recommender.ml.features import item_neighbours
 from recommender.ml.losses import NextItemTask, reserved_items_bias
 from recommender.ml.model import ItemTower
 from recommender.ml.training import pad_for_xla
@@ -244,3 +245,31 @@ def test_xla_steps_see_a_handful_of_shapes_and_the_same_loss(untitled):
         return float(task(hidden, vectors, step_inputs.items, step_inputs.targets))
 
     assert loss(padded) == pytest.approx(loss(inputs), rel=1e-5)
+
+
+def test_item_neighbours_are_the_items_most_often_near_each_item():
+    # Internal ids (2 and up are items): 2 and 3 follow each other twice, 2 and 4 once.
+    sequences = [np.array([2, 3, 5]), np.array([3, 2, 4]), np.array([6])]
+    table = item_neighbours(sequences, 7, k=2, window=1)
+
+    assert table.shape == (7, 2) and not table[:2].any()  # padding and OOV stay empty
+    assert list(table[2]) == [3, 4]  # twice, then once (1/distance each)
+    assert list(table[5]) == [3, 0] and not table[6].any()  # 0-padded; an item alone
+    wide = item_neighbours(sequences, 7, k=3, window=2)
+    assert list(wide[2]) == [3, 4, 5]  # 5 is two steps from 2: half a count
+
+
+def test_a_model_with_neighbours_trains_scores_and_round_trips(tmp_path):
+    titles = dict.fromkeys(ITEMS, "")
+    split, _, model = train(
+        walks(seed=2), ITEMS, titles, {}, QUICK.replace(use_titles=False, n_neighbours=4)
+    )
+    table = model.model.neighbour_table.numpy()
+    assert table.shape[1] == 4 and table[2:].any()
+    assert_scores_sanely(model, [4, 5, 6])
+    loaded = TrainedModel.load(model.save(tmp_path / "artifact"))
+    np.testing.assert_array_equal(loaded.model.neighbour_table.numpy(), table)
+    batch = split.test_inputs.batch(np.arange(len(split.test_inputs)), 20, QUICK.n_gap_buckets)
+    np.testing.assert_allclose(loaded.score(batch), model.score(batch), rtol=1e-6)
+    without = train(walks(seed=2), ITEMS, titles, {}, QUICK.replace(use_titles=False))[2]
+    assert without.model.neighbour_table is None
