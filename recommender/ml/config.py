@@ -64,7 +64,9 @@ class ModelConfig:
             by the out-of-vocabulary one; it trains the tower for unseen items.
         n_neighbours: With > 0, each item's vector also adds the mean id embedding of
             the items most often near it in the training sequences (that many,
-            `features.item_neighbours`); 0 = off.
+            `features.item_neighbours`); 0 = off. 10 by default: on Beauty (3 seeds) the
+            transformer's validation NDCG@10 rose 0.9% and its test 1.4%; without titles
+            (seed 42) 2.0% / 4.3%; on amazon_scientific it was even (docs/ml.md).
         neighbour_window: Steps apart within which two items count as neighbours.
         weight_decay: Decoupled weight decay (AdamW) if > 0.
         seed: Seed of every random generator used by training.
@@ -100,7 +102,7 @@ class ModelConfig:
     min_token_count: int = 2
     n_gap_buckets: int = 16
     id_dropout: float = 0.0
-    n_neighbours: int = 0
+    n_neighbours: int = 10
     neighbour_window: int = 3
     weight_decay: float = 0.0
     seed: int = 42

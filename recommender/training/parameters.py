@@ -88,7 +88,7 @@ MODEL_PARAMETER_SPECS = (
     _int("min_token_count", 1, 100_000, 2),
     _int("n_gap_buckets", 3, 256, 16),
     _float("id_dropout", 0.0, 0.95, 0.0),
-    _int("n_neighbours", 0, 256, 0, "Neighbour ids added to each item's vector (0: off)."),
+    _int("n_neighbours", 0, 256, 10, "Neighbour ids added to each item's vector (0: off)."),
     _int("neighbour_window", 1, 50, 3, "Steps apart within which items count as neighbours."),
     _float("weight_decay", 0.0, 1.0, 0.0),
     _int("seed", 0, 2**31 - 1, 42),

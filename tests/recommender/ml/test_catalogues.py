@@ -271,5 +271,6 @@ def test_a_model_with_neighbours_trains_scores_and_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.model.neighbour_table.numpy(), table)
     batch = split.test_inputs.batch(np.arange(len(split.test_inputs)), 20, QUICK.n_gap_buckets)
     np.testing.assert_allclose(loaded.score(batch), model.score(batch), rtol=1e-6)
-    without = train(walks(seed=2), ITEMS, titles, {}, QUICK.replace(use_titles=False))[2]
+    config = QUICK.replace(use_titles=False, n_neighbours=0)
+    without = train(walks(seed=2), ITEMS, titles, {}, config)[2]
     assert without.model.neighbour_table is None
