@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import NotSupportedError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -71,11 +71,6 @@ _DOUBLE = "CAST(%s AS DOUBLE PRECISION)"
 class ProductFigures:
     popularity: float
     trending: float
-    trending_shoppers: int
-
-
-def trending_min_shoppers() -> int:
-    return max(1, int(getattr(settings, "SHOP_TRENDING_MIN_SHOPPERS", 3)))
 
 
 def popularity_refresh(*, full: bool = False) -> dict:
@@ -170,7 +165,7 @@ def product_figures(
 def _aggregate(anchor: datetime, product_ids: list[int] | None) -> dict[int, ProductFigures]:
     vendor = connection.vendor
     if vendor not in _EPOCH:
-        raise NotImplementedError(f"popularity needs Postgres or SQLite, not {vendor}")
+        raise NotSupportedError(f"popularity is computed on Postgres or SQLite, not {vendor}")
     weights = sorted(EVENT_WEIGHTS.items())
     weight = "CASE e.event_type " + " ".join("WHEN %s THEN %s" for _ in weights) + " END"
     weight_params = [p for event_type, w in weights for p in (str(event_type), w)]
@@ -214,7 +209,7 @@ def _aggregate(anchor: datetime, product_ids: list[int] | None) -> dict[int, Pro
         *(str(event_type) for event_type, _ in weights),
         *(product_ids or []),
     ]
-    minimum = trending_min_shoppers()
+    minimum = max(1, settings.SHOP_TRENDING_MIN_SHOPPERS)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -222,7 +217,6 @@ def _aggregate(anchor: datetime, product_ids: list[int] | None) -> dict[int, Pro
         int(pid): ProductFigures(
             popularity=round(float(pop or 0), DECIMALS),
             trending=round(float(trend or 0), DECIMALS) if shoppers >= minimum else 0.0,
-            trending_shoppers=int(shoppers or 0),
         )
         for pid, pop, trend, shoppers in rows
     }
@@ -254,7 +248,7 @@ def _write(figures: dict[int, ProductFigures], products: set[int] | None) -> int
         scopes = [
             Product.objects.filter(pk__in=ids[i : i + chunk]) for i in range(0, len(ids), chunk)
         ]
-    zero = ProductFigures(0.0, 0.0, 0)
+    zero = ProductFigures(0.0, 0.0)
     changed = []
     for scope in scopes:
         rows = scope.order_by("pk").values_list("pk", "popularity", "trending")
@@ -283,5 +277,4 @@ __all__ = [
     "ProductFigures",
     "popularity_refresh",
     "product_figures",
-    "trending_min_shoppers",
 ]
