@@ -119,9 +119,17 @@ DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db
 DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the storefront read while an import or training run writes.
+    # WAL lets the storefront read while an import or training run writes. Transactions
+    # begin IMMEDIATE (they take the write lock at BEGIN): two checkouts of the last
+    # unit then queue for up to `timeout` seconds, and the second reads the first's
+    # commit; a deferred one upgrading a stale snapshot fails at once ("database is
+    # locked"), which once left both of them without an order.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
