@@ -165,3 +165,26 @@ def wait_for(browser, condition, timeout: float = WAIT_SECONDS):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(browser, timeout, poll_frequency=0.2).until(condition)
+
+
+def wait_until_gone(browser, element, timeout: float = WAIT_SECONDS) -> None:
+    """Wait until ``element``'s page has been replaced (a form posted, a link followed).
+
+    Selenium's ``staleness_of`` only expects StaleElementReferenceException. Asked
+    about a node while the new document is being committed, chromedriver can instead
+    answer an inspector error ("Node with given id does not belong to the document"):
+    that too means the old page is gone. Any other error is raised."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(_browser) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    wait_for(browser, gone, timeout)

@@ -10,10 +10,9 @@ import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import PHONE, SIZES, tap, wait_for
+from tests.browser.conftest import PHONE, SIZES, tap, wait_for, wait_until_gone
 from tests.factories import BrandFactory, ProductFactory, category_tree
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,7 +52,7 @@ def titles(browser) -> list[str]:
 def submit_and_wait(browser, action) -> None:
     old = browser.find_element(By.TAG_NAME, "html")
     action()
-    wait_for(browser, staleness_of(old))
+    wait_until_gone(browser, old)
 
 
 def options(browser):

@@ -13,9 +13,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 
-from tests.browser.conftest import SIZES, tap, wait_for
+from tests.browser.conftest import SIZES, tap, wait_for, wait_until_gone
 from tests.factories import BrandFactory, category_tree, products_from_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +66,7 @@ def test_a_visitor_sees_why_the_order_is_theirs_and_switches_it_off(
 
     tap(browser, switch)  # a POST with the page's CSRF token, back to this search
 
-    wait_for(browser, staleness_of(switch))
+    wait_until_gone(browser, switch)
     switch = browser.find_element(By.CSS_SELECTOR, HEADER_SWITCH)
     assert switch.get_attribute("aria-checked") == "false"
     assert "/search/?q=glowco" in browser.current_url
@@ -87,7 +86,7 @@ def test_a_visitor_sees_why_the_order_is_theirs_and_switches_it_off(
     page_switch = browser.find_element(By.CSS_SELECTOR, "main [data-testid=personalization-switch]")
     tap(browser, page_switch)  # back on, from the privacy page
 
-    wait_for(browser, staleness_of(page_switch))
+    wait_until_gone(browser, page_switch)
     state = browser.find_element(By.CSS_SELECTOR, "[data-testid=personalization-state]")
     assert state.text == "on"
     browser.get(f"{base}{reverse('shop:search')}?q=glowco")
