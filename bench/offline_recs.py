@@ -5,8 +5,9 @@
         [--artifact DIR]
 
 The headline is the model the shop would serve: `recommender.ml.train_served`, the
-function training runs call, tunes the item transitions, trains the transformer and
-keeps the best on validation of the transformer, the transitions and their ensemble.
+function training runs call, tunes the item transitions and the titles' content
+similarity, trains the transformer and keeps the best on validation of the
+transformer, the transitions, their ensemble and that ensemble with the content.
 Every candidate is evaluated on the test target per seed (`served` marks the one
 chosen), beside the baselines (tuned on validation; deterministic, so evaluated once
 and reported per seed). The report's `served` and `transformer` entries give the mean
@@ -41,6 +42,7 @@ from recommender.ml import (  # noqa: E402
     Vocabulary,
     build_item_features,
     build_sequence_data,
+    content_tune,
     evaluate,
     leave_last_out,
     train_served,
@@ -206,8 +208,9 @@ def candidate_rows(
         seconds = trained["train_seconds"]
         if model.kind == "ensemble":
             extra["ensemble"] = True
-            seconds += selection.timings.get("tune_transitions", 0.0) + selection.timings.get(
-                "select", 0.0
+            seconds += sum(
+                selection.timings.get(stage, 0.0)
+                for stage in ("tune_transitions", "tune_content", "select")
             )
         else:
             extra.update(_transformer_extra(bench, model, trained))
@@ -272,6 +275,7 @@ def run(
     log("baselines")
     baselines = baseline_rows(bench, quick, log)
     tuned = transitions_tune(bench.split, cfg, quick=quick, log=log)
+    content = content_tune(bench.split, bench.features, cfg, quick=quick, log=log)
     transitions_row = _transitions_row(bench, tuned)
     results: list[dict[str, Any]] = []
     for seed in seeds:
@@ -284,6 +288,7 @@ def run(
             log=log,
             quick=quick,
             transitions=tuned,
+            content=content,
         )
         rows = candidate_rows(bench, selection, seed, transitions_row)
         results += [{**row, "seed": seed, "served": False} for row in baselines] + rows

@@ -27,10 +27,11 @@ Baselines (same `top_k` and `score`; cold-start fallbacks)
 
 The served model (what the shop serves; the product and the benchmark make it alike)
     train_served(split, features, config, *, progress, log, quick) -> Selection
-        tunes ItemTransitions, fits the transformer, serves the best on validation of
-        transformer / transitions / ensemble; Selection.candidates, Selection.served
-    ServedModel(transformer, transitions, weights)  kind, top_k, similar_scores(id),
-        the transformer's vectors; ServedModel.save(dir) / ServedModel.load(dir)
+        tunes ItemTransitions and TitleTfidf, fits the transformer, serves the best on
+        validation of transformer / transitions / ensemble / ensemble with content;
+        Selection.candidates, Selection.served
+    ServedModel(transformer, transitions, weights, ..., content)  kind, top_k,
+        similar_scores(id), the transformer's vectors; ServedModel.save(dir) / .load(dir)
 
 Evaluation
     evaluate(model, inputs, targets, rows, ...) -> {"history_excluded": {...}, "no_exclusion": {...}}
@@ -74,6 +75,7 @@ _EXPORTS = {
     "TunedTransitions": "selection",
     "train_served": "selection",
     "transitions_tune": "selection",
+    "content_tune": "selection",
     "ServedModel": "served",
     "TrainedModel": "trained_model",
     "fit": "training",
@@ -117,6 +119,7 @@ __all__ = [
     "build_item_features",
     "build_sequence_data",
     "configure_device",
+    "content_tune",
     "encode_histories",
     "evaluate",
     "fit",

@@ -75,6 +75,10 @@ class RecentPopularity(_Base):
         return np.broadcast_to(self._scores, (len(batch.items), self.n_items))
 
 
+# At most this many values of dense user profiles at once in TitleTfidf.score (64 MB).
+PROFILE_VALUES = 8_000_000
+
+
 def _history_matrix(items: np.ndarray, n_items: int, decay: float, last: int) -> sp.csr_matrix:
     """(users, n_items) sparse weights decay^age of each user's last `last` items."""
     hist = items[:, -last:]
@@ -264,7 +268,13 @@ def _unit_tfidf_rows(documents: list[list[str]], n_items: int) -> sp.csr_matrix:
 
 
 class TitleTfidf(_Base):
-    """Content similarity: TF-IDF of title tokens and attribute ids, cosine to recent items."""
+    """Content similarity: TF-IDF of title tokens and attribute ids, cosine to recent items.
+
+    A user scores sum_m decay^m cos(h_-m, item) over the last `last` history items.
+    Items nobody has had yet score from their titles like any other (cold start).
+    `params` holds the scoring arguments; an artifact saves them with the item rows
+    (`x`) and `from_rows` rebuilds the model from both.
+    """
 
     name = "title_tfidf"
 
@@ -279,6 +289,7 @@ class TitleTfidf(_Base):
     ) -> None:
         super().__init__(train, **kw)
         self.decay, self.last = decay, last
+        self.params: dict[str, Any] = {"decay": decay, "last": last}
         titles = titles or {}
         attributes = attributes or {}
         documents = [
@@ -305,10 +316,48 @@ class TitleTfidf(_Base):
         }
         return cls(train, titles, attrs, **kw)
 
+    @classmethod
+    def from_rows(
+        cls,
+        rows: sp.spmatrix,
+        item_counts: np.ndarray,
+        item_vocab: Vocabulary,
+        event_vocab: Vocabulary,
+        params: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> TitleTfidf:
+        """The model that scores with already built unit TF-IDF item `rows`
+        ((n_items, terms), internal ids of `item_vocab`) and training `item_counts`
+        (the tie-break): a saved artifact is rebuilt this way; tuning reuses one
+        model's rows for every `decay` and `last` it tries."""
+        n_items = len(item_vocab)
+        if rows.shape[0] != n_items or len(item_counts) != n_items:
+            raise ValueError(
+                f"{rows.shape[0]} content rows and {len(item_counts)} counts"
+                f" do not fit {n_items} item ids"
+            )
+        no_events = SequenceData([], [], [], None, item_vocab, event_vocab)
+        model = cls(no_events, {}, {}, **(params or {}), **kw)
+        model.counts = np.asarray(item_counts, dtype=np.float64)
+        model.x = sp.csr_matrix(rows, dtype=np.float64)
+        model.xt = sp.csr_matrix(model.x.T)
+        model._tiebreak = _popularity_tiebreak(model.counts)
+        return model
+
     def score(self, batch: Batch) -> np.ndarray:
+        # Each user's term profile made dense, then (items x terms) CSR @ (terms x users):
+        # the same sums as the sparse profile @ xt, 2-3x faster (Amazon Beauty, 1,024
+        # users: 0.25 s against 0.55-0.74 s) since the result is dense anyway. Users go
+        # in groups whose dense profiles stay under PROFILE_VALUES values.
         h = _history_matrix(batch.items, self.n_items, self.decay, self.last)
-        profile = h @ self.x
-        return (profile @ self.xt).toarray().astype(np.float32) + self._tiebreak
+        step = max(1, PROFILE_VALUES // max(self.x.shape[1], 1))
+        parts = []
+        for start in range(0, h.shape[0], step):
+            profile = (h[start : start + step] @ self.x).toarray()
+            # (users x items), column-major: no transposing copy.
+            parts.append((self.x @ profile.T).T.astype(np.float32))
+        scores = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return scores + self._tiebreak
 
     def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
         def sim(hist: np.ndarray, rec: np.ndarray) -> np.ndarray:

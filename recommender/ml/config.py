@@ -68,6 +68,8 @@ class ModelConfig:
             transformer's validation NDCG@10 rose 0.9% and its test 1.4%; without titles
             (seed 42) 2.0% / 4.3%; on amazon_scientific it was even (docs/ml.md).
         neighbour_window: Steps apart within which two items count as neighbours.
+        n_content_neighbours: With > 0, the neighbours also hold that many items whose
+            titles and attributes are most alike (`features.content_neighbours`).
         weight_decay: Decoupled weight decay (AdamW) if > 0.
         seed: Seed of every random generator used by training.
         mixed_precision: "auto" (float16 on a GPU only), "on" or "off".
@@ -104,6 +106,7 @@ class ModelConfig:
     id_dropout: float = 0.0
     n_neighbours: int = 10
     neighbour_window: int = 3
+    n_content_neighbours: int = 10
     weight_decay: float = 0.0
     seed: int = 42
     mixed_precision: str = "auto"
@@ -117,8 +120,10 @@ class ModelConfig:
             raise ValueError("plateau_lr_factor must be in (0, 1]")
         if self.dim % self.n_heads:
             raise ValueError("dim must be divisible by n_heads")
-        if self.n_neighbours < 0 or self.neighbour_window < 1:
-            raise ValueError("n_neighbours must be >= 0 and neighbour_window >= 1")
+        if self.n_neighbours < 0 or self.neighbour_window < 1 or self.n_content_neighbours < 0:
+            raise ValueError(
+                "n_neighbours and n_content_neighbours must be >= 0 and neighbour_window >= 1"
+            )
         for name in ("mixed_precision", "jit_compile"):
             if getattr(self, name) not in ("auto", "on", "off"):
                 raise ValueError(f"{name} must be 'auto', 'on' or 'off'")

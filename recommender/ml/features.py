@@ -191,3 +191,58 @@ def item_neighbours(
         order = np.lexsort((neighbours, -strength))[:k]  # strongest, then the lower id
         out[item, : len(order)] = neighbours[order]
     return out
+
+
+def content_neighbours(features: ItemFeatures, k: int, block_values: int = 8_000_000) -> np.ndarray:
+    """(n_items, k) int32 internal ids: per item, the `k` items whose title tokens and
+    attribute ids are most alike (TF-IDF cosine over `features`), the most alike first,
+    0-padded; items without text, and reserved rows, stay empty.
+
+    Beside `item_neighbours` in the item tower: an item nobody bought yet, or few did,
+    borrows the id embeddings of items described alike. Scored a block of items at a
+    time, a (rows, n_items) dense block of at most `block_values` values (64 MB).
+    """
+    n_items = len(features.tokens)
+    out = np.zeros((n_items, max(k, 0)), dtype=np.int32)
+    rows = _tfidf_rows(features)
+    if k <= 0 or rows.nnz == 0:
+        return out
+    transposed = sp.csr_matrix(rows.T)
+    chunk = max(1, block_values // n_items)
+    for start in range(N_RESERVED, n_items, chunk):
+        stop = min(start + chunk, n_items)
+        block = (rows[start:stop] @ transposed).toarray()
+        block[:, :N_RESERVED] = 0.0
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0  # not itself
+        width = min(k, n_items - 1)
+        top = np.argpartition(-block, width - 1, axis=1)[:, :width]
+        strength = np.take_along_axis(block, top, axis=1)
+        order = np.lexsort((top, -strength), axis=1)  # most alike, then the lower id
+        top = np.take_along_axis(top, order, axis=1)
+        strength = np.take_along_axis(strength, order, axis=1)
+        out[start:stop, :width] = np.where(strength > 0, top, 0)
+    return out
+
+
+def _tfidf_rows(features: ItemFeatures) -> sp.csr_matrix:
+    """(n_items, tokens + attributes) unit TF-IDF rows of each item's title-token and
+    attribute ids (the reserved ids 0 and 1 left out)."""
+    n_items = len(features.tokens)
+    n_tokens = len(features.token_vocab)
+    ids = np.concatenate(
+        [features.tokens.astype(np.int64), features.attributes.astype(np.int64) + n_tokens],
+        axis=1,
+    )
+    present = np.concatenate([features.tokens > 1, features.attributes > 1], axis=1)
+    items = np.broadcast_to(np.arange(n_items)[:, None], ids.shape)
+    width = n_tokens + len(features.attribute_vocab)
+    x = sp.csr_matrix(
+        (np.ones(int(present.sum())), (items[present], ids[present])), shape=(n_items, width)
+    )
+    x.sum_duplicates()
+    x.data[:] = 1.0
+    df = np.asarray(x.sum(axis=0)).ravel()
+    idf = np.log((1 + n_items) / (1 + df)) + 1.0
+    x = sp.csr_matrix(x @ sp.diags(idf))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0)) @ x)

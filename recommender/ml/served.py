@@ -1,13 +1,14 @@
 """The model the shop serves: the best of its training run's candidates, in one artifact.
 
-A training run makes three candidates from the same split: the transformer, the
-tuned item-transition baseline, and their ensemble (the `Blend` of both, its weight
-picked on validation). Which is best depends on the catalogue (on Amazon Beauty the
+A training run makes its candidates from the same split: the transformer, the tuned
+item-transition baseline, their ensemble (the `Blend` of both, its weight picked on
+validation), and that ensemble with the titles' content similarity as a third part
+(`TitleTfidf`, its weight picked on validation too). Which is best depends on the catalogue (on Amazon Beauty the
 ensemble beats the transformer alone), so `train_served` keeps the one with the best
 validation NDCG@10, and the product and the offline benchmark both call it: the
 benchmark's headline is the model the shop would serve.
 
-`ServedModel` holds both components and the blend weights whatever it serves: the
+`ServedModel` holds every component and the blend weights whatever it serves: the
 serving code reads the transformer's vectors (user vectors, similar items, search
 signals) and the search personalizer the transitions' matrix, for every kind.
 """
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .baselines import ItemTransitions
+from .baselines import ItemTransitions, TitleTfidf
 from .config import ModelConfig
 from .data import N_RESERVED, Batch, Vocabulary
 from .device import DeviceInfo
@@ -37,8 +38,13 @@ KIND_NAMES = {
     TRANSITIONS: "item_transitions",
     ENSEMBLE: "sasrec_fused+item_transitions",
 }
+# The name of each component, in the order of `ServedModel.weights`; a model is named
+# by the components it weighs (an ensemble with content: "sasrec_fused+item_transitions
+# +title_tfidf").
+COMPONENT_NAMES = ("sasrec_fused", "item_transitions", "title_tfidf")
 SERVED_FILE = "served.json"
 TRANSITIONS_FILE = "transitions.npz"
+CONTENT_FILE = "content.npz"
 COOCCURRENCE_FILE = "cooccurrence.npz"
 # The search's "co_bought" signal: items had by the same shoppers anywhere in their
 # histories (a wide window both ways), scored from a shopper's latest 20 products.
@@ -48,16 +54,19 @@ COOCCURRENCE_PARAMS = {"window": 50, "backward": 1.0, "decay": 0.85, "last": 20}
 
 
 class ServedModel(Recommender):
-    """The transformer and the item transitions with the weights the shop serves them at.
+    """The transformer, the item transitions and the titles' content similarity, with
+    the weights the shop serves them at.
 
-    `kind` is "transformer" (weights (1, 0)), "transitions" ((0, 1)) or "ensemble"
-    (both > 0, scored exactly as `Blend`). Reasons come from the heavier component.
-    Vectors, the config and the vocabularies are the transformer's, whatever the kind.
+    `kind` is "transformer" (weights (1, 0, 0)), "transitions" ((0, 1, 0)) or
+    "ensemble" (more than one > 0, scored exactly as `Blend`). Reasons come from the
+    heaviest component. Vectors, the config and the vocabularies are the
+    transformer's, whatever the kind.
 
     Attributes:
         transformer: The trained transformer.
         transitions: The fitted ItemTransitions (`matrix` over internal ids).
-        weights: (transformer weight, transitions weight).
+        weights: (transformer, transitions, content) weights; two given mean no content.
+        content: The TitleTfidf over the item features (None: no content part).
         cooccurrence: Item co-occurrence counts (an ItemTransitions with
             COOCCURRENCE_PARAMS) the search personalizer reads; empty if not given.
         validation: Every candidate of the run that chose this model: name ->
@@ -71,15 +80,22 @@ class ServedModel(Recommender):
         weights: Sequence[float] = (1.0, 0.0),
         validation: dict[str, dict[str, Any]] | None = None,
         cooccurrence: ItemTransitions | None = None,
+        content: TitleTfidf | None = None,
     ) -> None:
-        w_transformer, w_transitions = (float(w) for w in weights)
-        if min(w_transformer, w_transitions) < 0 or w_transformer + w_transitions <= 0:
-            raise ValueError(f"weights must be >= 0 and not both 0, not {tuple(weights)}")
-        if len(transitions.item_vocab) != len(transformer.item_vocab):
-            raise ValueError("the transitions and the transformer know different items")
-        self.transformer, self.transitions = transformer, transitions
+        w_transformer, w_transitions, w_content = (float(w) for w in (*weights, 0.0)[:3])
+        if min(w_transformer, w_transitions, w_content) < 0 or w_transformer + w_transitions <= 0:
+            raise ValueError(
+                "weights must be >= 0 with the transformer's or the transitions' > 0,"
+                f" not {tuple(weights)}"
+            )
+        if w_content > 0 and content is None:
+            raise ValueError("a content weight needs the content model")
+        for part in (transitions, content):
+            if part is not None and len(part.item_vocab) != len(transformer.item_vocab):
+                raise ValueError("the model's components know different items")
+        self.transformer, self.transitions, self.content = transformer, transitions, content
         self.cooccurrence = cooccurrence or _no_transitions(transformer)
-        self.weights = (w_transformer, w_transitions)
+        self.weights = (w_transformer, w_transitions, w_content)
         self.validation = validation or {}
         self.item_vocab: Vocabulary = transformer.item_vocab
         self.event_vocab: Vocabulary = transformer.event_vocab
@@ -87,23 +103,29 @@ class ServedModel(Recommender):
         self._scorer = self._make_scorer()
         self._unit_vectors: np.ndarray | None = None
 
+    def _components(self) -> list[tuple[Recommender, float]]:
+        """(component, weight) of every component the model weighs (weight > 0)."""
+        parts = (self.transformer, self.transitions, self.content)
+        return [(p, w) for p, w in zip(parts, self.weights, strict=True) if w > 0]
+
     def _make_scorer(self) -> Recommender:
-        if self.kind == TRANSFORMER:
-            return self.transformer
-        if self.kind == TRANSITIONS:
-            return self.transitions
-        return Blend([self.transformer, self.transitions], list(self.weights), name=self.name)
+        used = self._components()
+        if len(used) == 1:
+            return used[0][0]
+        return Blend([p for p, _ in used], [w for _, w in used], name=self.name)
 
     @property
     def kind(self) -> str:  # type: ignore[override]
-        w_transformer, w_transitions = self.weights
-        if w_transitions == 0:
+        w_transformer, w_transitions, w_content = self.weights
+        if w_transitions == 0 and w_content == 0:
             return TRANSFORMER
-        return TRANSITIONS if w_transformer == 0 else ENSEMBLE
+        if w_transformer == 0 and w_content == 0:
+            return TRANSITIONS
+        return ENSEMBLE
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return KIND_NAMES[self.kind]
+        return "+".join(n for n, w in zip(COMPONENT_NAMES, self.weights, strict=True) if w > 0)
 
     # -- scoring -------------------------------------------------------------------
     def score(self, batch: Batch) -> np.ndarray:
@@ -116,16 +138,16 @@ class ServedModel(Recommender):
         return self._scorer.masked_top_k(batch, bias, where, k)
 
     def reasons(self, batch: Batch, recommended: np.ndarray) -> np.ndarray:
-        w_transformer, w_transitions = self.weights
-        heavier = self.transformer if w_transformer >= w_transitions else self.transitions
-        return heavier.reasons(batch, recommended)
+        heaviest = max(self._components(), key=lambda part: part[1])[0]  # first of equals
+        return heaviest.reasons(batch, recommended)
 
     def similar_scores(self, internal_id: int) -> np.ndarray:
         """(n_items,) how similar each item is to item `internal_id`, per the served kind.
 
         The transformer's item-vector cosine, the transitions' symmetric row (how
         often an item follows or precedes it), or their standardised blend with the
-        model's weights. Padding and OOV get -inf; the item itself is not masked.
+        model's weights (the content part is left out: similar items are read from
+        behaviour). Padding and OOV get -inf; the item itself is not masked.
         """
         parts, weights = [], []
         if self.weights[0] > 0:
@@ -145,7 +167,8 @@ class ServedModel(Recommender):
         with this user vector and these latest items (internal ids, newest first): the
         transformer's user . item vector, the transitions' scores from the latest items,
         or their blend with the model's weights, each standardised over `items` (over
-        the whole catalogue for recommendations; a search has only its candidates)."""
+        the whole catalogue for recommendations; a search has only its candidates).
+        The content part is left out: the search ranks the text match itself."""
         parts, weights = [], []
         if self.weights[0] > 0:
             parts.append(self.item_vectors_internal()[items] @ user_vector)
@@ -202,16 +225,20 @@ class ServedModel(Recommender):
 
     # -- artifact -------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> Path:
-        """The transformer's files, transitions.npz (matrix, item counts, parameters)
-        and served.json (kind, weights, the transitions' parameters, the candidates)."""
+        """The transformer's files, transitions.npz (matrix, item counts, parameters),
+        content.npz (the content part's item rows and parameters, when it has one) and
+        served.json (kind, weights, the parts' parameters, the candidates)."""
         path = self.transformer.save(directory)
         _save_transitions(path / TRANSITIONS_FILE, self.transitions)
         _save_transitions(path / COOCCURRENCE_FILE, self.cooccurrence)
+        if self.content is not None:
+            _save_content(path / CONTENT_FILE, self.content)
         served = {
             "kind": self.kind,
             "name": self.name,
             "weights": list(self.weights),
             "transitions": self.transitions.params,
+            "content": self.content.params if self.content is not None else None,
             "candidates": self.validation,
         }
         (path / SERVED_FILE).write_text(json.dumps(served, indent=2, default=float))
@@ -222,7 +249,8 @@ class ServedModel(Recommender):
         """Rebuilds a model saved by `save`; it scores exactly as the saved one.
 
         A directory without served.json (saved before the served model existed) is
-        the transformer alone: kind "transformer", with transitions that know nothing.
+        the transformer alone: kind "transformer", with transitions that know nothing;
+        one without content.npz has no content part.
         """
         path = Path(directory)
         transformer = TrainedModel.load(path)
@@ -233,8 +261,16 @@ class ServedModel(Recommender):
         cooccurrence = None
         if (path / COOCCURRENCE_FILE).exists():
             cooccurrence = _load_transitions(path / COOCCURRENCE_FILE, transformer)
+        content = None
+        if (path / CONTENT_FILE).exists():
+            content = _load_content(path / CONTENT_FILE, transformer)
         return cls(
-            transformer, transitions, served["weights"], served.get("candidates"), cooccurrence
+            transformer,
+            transitions,
+            served["weights"],
+            served.get("candidates"),
+            cooccurrence,
+            content,
         )
 
 
@@ -278,4 +314,33 @@ def _load_transitions(file: Path, transformer: TrainedModel) -> ItemTransitions:
             transformer.event_vocab,
             json.loads(str(saved["params"])),
             max_len=transformer.max_len,
+        )
+
+
+def _save_content(file: Path, model: TitleTfidf) -> None:
+    rows = sp.csr_matrix(model.x)
+    np.savez(
+        file,
+        data=rows.data,
+        indices=rows.indices,
+        indptr=rows.indptr,
+        shape=np.asarray(rows.shape),
+        item_counts=model.counts,
+        params=np.asarray(json.dumps(model.params)),
+    )
+
+
+def _load_content(file: Path, transformer: TrainedModel) -> TitleTfidf:
+    with np.load(file, allow_pickle=False) as saved:
+        rows = sp.csr_matrix(
+            (saved["data"], saved["indices"], saved["indptr"]), shape=tuple(saved["shape"])
+        )
+        return TitleTfidf.from_rows(
+            rows,
+            saved["item_counts"],
+            transformer.item_vocab,
+            transformer.event_vocab,
+            json.loads(str(saved["params"])),
+            max_len=transformer.max_len,
+            n_gap_buckets=transformer.n_gap_buckets,
         )

@@ -28,7 +28,7 @@ from .callbacks import (
 from .config import ModelConfig
 from .data import N_RESERVED, OOV, LeaveLastOutSplit, SequenceData
 from .device import DeviceInfo, configure_device
-from .features import ItemFeatures, item_neighbours
+from .features import ItemFeatures, content_neighbours, item_neighbours
 from .loop import Callback, LoopState, TrainStep, run_training_loop
 from .losses import NextItemTask, reserved_items_bias
 from .metrics import evaluate
@@ -127,7 +127,7 @@ def _new_model(
         "n_events": len(train.event_vocab),
         "title_tokens": int(features.tokens.shape[1]),
         "attributes": int(features.attributes.shape[1]),
-        "neighbours": max(int(config.n_neighbours), 0),
+        "neighbours": config.n_neighbours + config.n_content_neighbours,
         "mixed_precision": device.mixed_precision,
         "jit_compile": device.jit_compile,
     }
@@ -137,11 +137,11 @@ def _new_model(
     model.attribute_table.assign(features.attributes)
     model.price_table.assign(features.prices)
     if model.neighbour_table is not None:
-        model.neighbour_table.assign(
-            item_neighbours(
-                train.items, len(train.item_vocab), config.n_neighbours, config.neighbour_window
-            )
+        behaviour = item_neighbours(
+            train.items, len(train.item_vocab), config.n_neighbours, config.neighbour_window
         )
+        content = content_neighbours(features, config.n_content_neighbours)
+        model.neighbour_table.assign(np.concatenate([behaviour, content], axis=1))
     return model
 
 

@@ -90,6 +90,13 @@ MODEL_PARAMETER_SPECS = (
     _float("id_dropout", 0.0, 0.95, 0.0),
     _int("n_neighbours", 0, 256, 10, "Neighbour ids added to each item's vector (0: off)."),
     _int("neighbour_window", 1, 50, 3, "Steps apart within which items count as neighbours."),
+    _int(
+        "n_content_neighbours",
+        0,
+        256,
+        10,
+        "Items described most alike (title, brand, category) added to the neighbours.",
+    ),
     _float("weight_decay", 0.0, 1.0, 0.0),
     _int("seed", 0, 2**31 - 1, 42),
     _choice("mixed_precision", _switch("float16 on a GPU only"), "auto"),

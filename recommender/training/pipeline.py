@@ -1,6 +1,7 @@
 """The Django side of recommender.ml's training: database -> arrays -> the served model
-(the best on validation of the transformer, the tuned item transitions and their
-ensemble: `recommender.ml.train_served`), evaluated on a time-ordered holdout against
+(the best on validation of the transformer, the tuned item transitions, their
+ensemble and that ensemble with the products' content similarity:
+`recommender.ml.train_served`), evaluated on a time-ordered holdout against
 baselines."""
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from recommender.ml import (
     Popularity,
     RecentPopularity,
     TitleTfidf,
+    baselines,
     build_sequence_data,
     evaluate,
     leave_last_out,
@@ -67,6 +68,25 @@ def test_title_tfidf_matches_titles_and_works_for_items_without_events():
     items, _, reasons = tf.top_k([["c", "a"]], k=2)
     assert items[0][0] == "f"
     assert reasons[0][0] == "a"
+
+
+def test_title_tfidf_scores_are_the_decayed_cosines_to_the_last_items(monkeypatch):
+    d = _data()
+    titles = {"a": "red lipstick", "b": "red mascara", "c": "green shampoo", "d": "red polish"}
+    tf = TitleTfidf(d, titles, {"e": ["brand1"], "a": ["brand1"]}, decay=0.5, last=2)
+    batch = d.batch(np.arange(len(d)), 50, 16)
+    cosine = (tf.x @ tf.x.T).toarray()
+    expected = np.zeros((len(d), tf.n_items))
+    for user, history in enumerate(d.items):
+        for age, item in enumerate(history[::-1][:2]):
+            expected[user] += 0.5**age * cosine[item]
+    np.testing.assert_allclose(tf.score(batch), expected + tf._tiebreak, rtol=1e-6, atol=1e-7)
+    # Users in groups (a catalogue with many terms): the same scores.
+    whole = tf.score(batch)
+    monkeypatch.setattr(baselines, "PROFILE_VALUES", 1)
+    np.testing.assert_array_equal(tf.score(batch), whole)
+    rebuilt = TitleTfidf.from_rows(tf.x, tf.counts, d.item_vocab, d.event_vocab, tf.params)
+    np.testing.assert_array_equal(rebuilt.score(batch), whole)
 
 
 def test_baselines_share_the_evaluator():

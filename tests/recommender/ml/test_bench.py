@@ -56,7 +56,14 @@ def test_quick_benchmark_end_to_end(tmp_path, capsys):
     }
     for seed in (1, 2):
         rows = [r for r in report["results"] if r["seed"] == seed]
-        assert {r["model"]: r["kind"] for r in rows} == expected
+        # The ensemble with the titles' content is named by the parts it weighs (the
+        # transitions' weight may be 0): "sasrec_fused[+item_transitions]+title_tfidf".
+        with_content = [r for r in rows if r.get("params", {}).get("content_weight")]
+        assert len(with_content) == 1 and with_content[0]["kind"] == "ensemble"
+        assert with_content[0]["model"].startswith("sasrec_fused+")
+        assert with_content[0]["model"].endswith("+title_tfidf")
+        rows_by_model = {r["model"]: r["kind"] for r in rows if r not in with_content}
+        assert rows_by_model == expected
         assert sum(r["served"] for r in rows) == 1
         served = next(r for r in rows if r["served"])
         candidates = [r for r in rows if "candidate" in r]

@@ -10,15 +10,17 @@ import tensorflow as tf
 
 from recommender.ml import (
     ModelConfig,
+    ServedModel,
     TrainedModel,
     Vocabulary,
     build_item_features,
     build_sequence_data,
     fit,
     leave_last_out,
+    train_served,
 )
 from recommender.ml.batching import TrainingBatches, TrainingInputs
-from recommender.ml.features import item_neighbours
+from recommender.ml.features import content_neighbours, item_neighbours
 from recommender.ml.losses import NextItemTask, reserved_items_bias
 from recommender.ml.model import ItemTower
 from recommender.ml.training import pad_for_xla
@@ -117,6 +119,28 @@ def test_a_model_without_titles_saves_and_loads_scoring_identically(tmp_path, un
     a, b = model.top_k([[7, 8, 9]], k=5), loaded.top_k([[7, 8, 9]], k=5)
     assert a[0] == b[0]
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_the_served_model_of_a_catalogue_without_titles_or_attributes(tmp_path):
+    """No text at all: the content similarity is left out of the candidates, and the
+    served model still saves, loads and scores as it did."""
+    users, items, times = walks(seed=2)
+    vocab = Vocabulary(ITEMS)
+    split = leave_last_out(build_sequence_data(users, items, times, None, vocab))
+    features = build_item_features(vocab, dict.fromkeys(ITEMS, ""), {}, None, 16, 8, 2)
+    selection = train_served(split, features, QUICK, quick=True, log=lambda line: None)
+    assert set(selection.candidates) == {
+        "sasrec_fused",
+        "item_transitions",
+        "sasrec_fused+item_transitions",
+    }
+    assert selection.timings["tune_content"] == 0.0
+    served = selection.served
+    assert served.content is None and len(served.weights) == 3 and served.weights[2] == 0.0
+    loaded = ServedModel.load(served.save(tmp_path / "artifact"))
+    assert not (tmp_path / "artifact" / "content.npz").exists()
+    assert loaded.name == served.name and loaded.content is None
+    assert loaded.top_k([[4, 5, 6]], k=5)[0] == served.top_k([[4, 5, 6]], k=5)[0]
 
 
 def test_items_with_more_attributes_than_kept_keep_their_first_ones():
@@ -274,3 +298,38 @@ def test_a_model_with_neighbours_trains_scores_and_round_trips(tmp_path):
     config = QUICK.replace(use_titles=False, n_neighbours=0)
     without = train(walks(seed=2), ITEMS, titles, {}, config)[2]
     assert without.model.neighbour_table is None
+
+
+def test_content_neighbours_are_the_items_described_most_alike():
+    titles = {
+        1: "red velvet lipstick",
+        2: "red matte lipstick",
+        3: "blue running shoe",
+        4: "blue trail running shoe",
+        5: "",
+        6: "lipstick",
+    }
+    vocab = Vocabulary(list(titles))
+    features = build_item_features(vocab, titles, {6: ["glowco"], 1: ["glowco"]}, None, 8, 4, 1)
+    table = content_neighbours(features, k=2)
+    row = {
+        raw: [vocab.values[i - 2] if i else None for i in table[vocab.index[raw]]] for raw in titles
+    }
+
+    assert table.shape == (len(vocab), 2) and not table[:2].any()
+    assert row[3] == [4, None] and row[4] == [3, None]  # shoes: each other only
+    assert row[1] == [6, 2]  # "lipstick" and brand glowco, then "red ... lipstick"
+    assert row[5] == [None, None]  # no text: no neighbours, and nobody's
+    assert all(vocab.index[5] not in list(r) for r in table)
+    # Scored a row at a time (a big catalogue): the same table.
+    np.testing.assert_array_equal(content_neighbours(features, 2, block_values=1), table)
+
+
+def test_a_model_with_content_neighbours_holds_both_in_its_neighbour_table():
+    titles = {i: f"item {i % 5} colour {i % 3}" for i in ITEMS}
+    config = QUICK.replace(n_neighbours=2, n_content_neighbours=3)
+    _, features, model = train(walks(seed=4), ITEMS, titles, {}, config)
+    table = model.model.neighbour_table.numpy()
+    assert table.shape[1] == 5
+    np.testing.assert_array_equal(table[:, 2:], content_neighbours(features, 3))
+    assert_scores_sanely(model, [4, 5, 6])

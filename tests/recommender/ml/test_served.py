@@ -7,6 +7,7 @@ from recommender.ml import (
     Blend,
     ItemTransitions,
     ServedModel,
+    TitleTfidf,
     Vocabulary,
     build_item_features,
     build_sequence_data,
@@ -15,7 +16,7 @@ from recommender.ml import (
     train_served,
 )
 from recommender.ml.data import N_RESERVED
-from recommender.ml.selection import validation_ndcgs
+from recommender.ml.selection import content_tune, validation_ndcgs
 from tests.recommender.ml.conftest import N_ITEMS, catalogue
 
 WEIGHTS = {"transformer": (1.0, 0.0), "transitions": (0.0, 1.0), "ensemble": (1.0, 0.4)}
@@ -26,6 +27,14 @@ def parts(trained_rule):
     split, transformer = trained_rule
     transitions = ItemTransitions(split.train, window=1, max_len=transformer.max_len)
     return split, transformer, transitions
+
+
+@pytest.fixture(scope="module")
+def content(parts):
+    split, transformer, _ = parts
+    return TitleTfidf.from_features(
+        split.train, transformer.features, decay=0.5, max_len=transformer.max_len
+    )
 
 
 def _batch(split, model):
@@ -158,7 +167,8 @@ def test_an_artifact_saved_before_the_served_model_loads_as_the_transformer(tmp_
     split, transformer, _ = parts
     transformer.save(tmp_path / "old")  # what earlier versions registered
     loaded = ServedModel.load(tmp_path / "old")
-    assert loaded.kind == "transformer" and loaded.weights == (1.0, 0.0)
+    assert loaded.kind == "transformer" and loaded.weights == (1.0, 0.0, 0.0)
+    assert loaded.content is None
     assert loaded.transitions.matrix.shape == (len(transformer.item_vocab),) * 2
     assert loaded.transitions.matrix.nnz == 0
     batch = _batch(split, transformer)
@@ -166,20 +176,64 @@ def test_an_artifact_saved_before_the_served_model_loads_as_the_transformer(tmp_
     assert loaded.top_k([[100, 101]], k=3)[0] == transformer.top_k([[100, 101]], k=3)[0]
 
 
-def test_weights_must_say_what_to_serve(parts):
+def test_weights_must_say_what_to_serve(parts, content):
     _, transformer, transitions = parts
-    for weights in ((0.0, 0.0), (-1.0, 1.0)):
+    for weights in ((0.0, 0.0), (-1.0, 1.0), (0.0, 0.0, 1.0), (1.0, 0.0, -0.1)):
         with pytest.raises(ValueError, match="weights"):
-            ServedModel(transformer, transitions, weights)
+            ServedModel(transformer, transitions, weights, content=content)
+    with pytest.raises(ValueError, match="content model"):
+        ServedModel(transformer, transitions, (1.0, 0.0, 0.2))
 
 
-def test_validation_figures_are_those_evaluate_gives(parts):
+def test_an_ensemble_with_content_scores_saves_and_explains_as_its_parts(tmp_path, parts, content):
     split, transformer, transitions = parts
-    figures = validation_ndcgs(transformer, transitions, split, (0.4,))
+    served = ServedModel(transformer, transitions, (1.0, 0.2, 0.5), content=content)
+    assert served.kind == "ensemble" and served.name == "sasrec_fused+item_transitions+title_tfidf"
+    assert ServedModel(transformer, transitions, (1.0, 0.0, 0.5), content=content).name == (
+        "sasrec_fused+title_tfidf"
+    )
+    batch = _batch(split, served)
+    blend = Blend([transformer, transitions, content], [1.0, 0.2, 0.5])
+    np.testing.assert_array_equal(served.score(batch), blend.score(batch))
+
+    served.save(tmp_path / "artifact")
+    assert (tmp_path / "artifact" / "content.npz").exists()
+    loaded = ServedModel.load(tmp_path / "artifact")
+    assert loaded.name == served.name and loaded.weights == served.weights
+    assert loaded.content.params == content.params == {"decay": 0.5, "last": 10}
+    assert (loaded.content.x != content.x).nnz == 0
+    np.testing.assert_array_equal(loaded.score(batch), served.score(batch))
+
+    # Reasons come from the heaviest part: here the transformer, then the content.
+    recommended = np.full((len(batch.items), 1), N_RESERVED + 3, dtype=np.int32)
+    np.testing.assert_array_equal(
+        served.reasons(batch, recommended), transformer.reasons(batch, recommended)
+    )
+    content_led = ServedModel(transformer, transitions, (0.1, 0.0, 1.0), content=content)
+    np.testing.assert_array_equal(
+        content_led.reasons(batch, recommended), content.reasons(batch, recommended)
+    )
+
+
+def test_content_is_left_out_of_a_catalogue_without_titles_or_attributes(parts):
+    split, transformer, _ = parts
+    bare = build_item_features(transformer.item_vocab, {}, {}, None, 8, 4, 2)
+    assert content_tune(split, bare, transformer.config, log=lambda line: None) is None
+    tuned = content_tune(split, transformer.features, transformer.config, log=lambda line: None)
+    assert tuned is not None and tuned.params["decay"] in (0.3, 0.6, 0.9)
+    assert tuned.model.x.nnz > 0
+
+
+def test_validation_figures_are_those_evaluate_gives(parts, content):
+    split, transformer, transitions = parts
+    blends = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.4, 0.0), (1.0, 0.4, 0.3), (1.0, 0.0, 0.3)]
+    figures = validation_ndcgs([transformer, transitions, content], split, blends)
     for key, model in (
-        ("transformer", transformer),
-        ("transitions", transitions),
-        (0.4, Blend([transformer, transitions], [1.0, 0.4])),
+        ((1.0, 0.0, 0.0), transformer),
+        ((0.0, 1.0, 0.0), transitions),
+        ((1.0, 0.4, 0.0), Blend([transformer, transitions], [1.0, 0.4])),
+        ((1.0, 0.4, 0.3), Blend([transformer, transitions, content], [1.0, 0.4, 0.3])),
+        ((1.0, 0.0, 0.3), Blend([transformer, content], [1.0, 0.3])),
     ):
         expected = evaluate(
             model,
@@ -202,7 +256,15 @@ def test_transitions_are_served_when_the_transformer_learned_nothing(rule_data, 
     config = tiny_config.replace(max_epochs=1, learning_rate=1e-6)
     selection = train_served(split, features, config, quick=True, log=lambda line: None)
     figures = {name: c.validation_ndcg for name, c in selection.candidates.items()}
-    assert set(figures) == {"sasrec_fused", "item_transitions", "sasrec_fused+item_transitions"}
+    # The catalogue has titles: the fourth candidate weighs the content similarity too.
+    with_content = [name for name in figures if name.endswith("+title_tfidf")]
+    assert len(with_content) == 1
+    assert set(figures) - set(with_content) == {
+        "sasrec_fused",
+        "item_transitions",
+        "sasrec_fused+item_transitions",
+    }
+    assert selection.candidates[with_content[0]].params["content_weight"] > 0
     assert selection.served.kind == "transitions"
     assert figures["item_transitions"] == max(figures.values())
     assert figures["item_transitions"] > figures["sasrec_fused"] + 0.3
@@ -245,4 +307,9 @@ def test_transitions_are_not_served_when_the_next_item_depends_on_the_event(tiny
     assert selection.served.kind in ("transformer", "ensemble")
     assert figures[selection.served.name] == max(figures.values())
     assert figures["item_transitions"] < figures[selection.served.name] - 0.05
-    assert set(selection.timings) == {"tune_transitions", "train_transformer", "select"}
+    assert set(selection.timings) == {
+        "tune_transitions",
+        "tune_content",
+        "train_transformer",
+        "select",
+    }

@@ -21,7 +21,15 @@ def test_the_run_registers_the_candidate_best_on_validation(shop_data):
     timings: dict = {}
     result = train_from_database(parameters=TINY_MODEL, log=lambda line: None, timings=timings)
     candidates = result.metrics["candidates"]
-    assert set(candidates) == {"sasrec_fused", "item_transitions", "sasrec_fused+item_transitions"}
+    # The products have titles: the fourth candidate weighs their content similarity.
+    with_content = [name for name in candidates if name.endswith("+title_tfidf")]
+    assert len(with_content) == 1 and candidates[with_content[0]]["kind"] == "ensemble"
+    assert candidates[with_content[0]]["params"]["content_weight"] > 0
+    assert set(candidates) - set(with_content) == {
+        "sasrec_fused",
+        "item_transitions",
+        "sasrec_fused+item_transitions",
+    }
     assert {c["kind"] for c in candidates.values()} == {"transformer", "transitions", "ensemble"}
     best = max(candidates, key=lambda name: candidates[name]["validation_ndcg@10"])
     assert [name for name, c in candidates.items() if c["served"]] == [best]
