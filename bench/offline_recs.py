@@ -208,10 +208,10 @@ def candidate_rows(
         seconds = trained["train_seconds"]
         if model.kind == "ensemble":
             extra["ensemble"] = True
-            seconds += sum(
-                selection.timings.get(stage, 0.0)
-                for stage in ("tune_transitions", "tune_content", "select")
-            )
+            stages = ["tune_transitions", "select"]
+            if candidate.params.get("content_weight"):
+                stages.append("tune_content")
+            seconds += sum(selection.timings.get(stage, 0.0) for stage in stages)
         else:
             extra.update(_transformer_extra(bench, model, trained))
         row = _result(

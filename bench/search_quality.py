@@ -9,8 +9,9 @@ lower-cased, de-duplicated, stop words removed). The benchmark builds a shop in 
 database (bench/_django.py: DATABASE_URL's server, or SQLite): the catalogue (title,
 category, brand), one account per user and each user's purchases before the
 validation target as purchase events. The recommender's model is trained by the
-product's training function (recommender.ml.train_served: transformer, item transitions
-and their ensemble, the best on validation served) on the same leave-last-out split,
+product's training function (recommender.ml.train_served: transformer, item transitions,
+their ensemble and that ensemble with the content similarity, the best on validation
+served) on the same leave-last-out split,
 with item features exported from the shop (recommender.training.export), registered
 and activated as a model version, and every shopper's state is computed by the
 product's refresh.

@@ -15,6 +15,10 @@ from typing import Any
 FULL_SOFTMAX_MAX_ITEMS = 50_000
 
 
+# What a saved config without these fields was trained with: they came later, off.
+BEFORE_FIELDS: dict[str, Any] = {"n_neighbours": 0, "n_content_neighbours": 0}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Hyperparameters of the sequential transformer and of its training.
@@ -64,7 +68,8 @@ class ModelConfig:
             by the out-of-vocabulary one; it trains the tower for unseen items.
         n_neighbours: With > 0, each item's vector also adds the mean id embedding of
             the items most often near it in the training sequences (that many,
-            `features.item_neighbours`); 0 = off. 10 by default: on Beauty (3 seeds) the
+            `features.item_neighbours`); 0 = none (the table stays while
+            `n_content_neighbours` > 0). 10 by default: on Beauty (3 seeds) the
             transformer's validation NDCG@10 rose 0.9% and its test 1.4%; without titles
             (seed 42) 2.0% / 4.3%; on amazon_scientific it was even (docs/ml.md).
         neighbour_window: Steps apart within which two items count as neighbours.
@@ -150,6 +155,14 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
-        """Builds a config, ignoring keys this version does not know."""
+        """Builds a config from some fields (the rest default), ignoring keys this
+        version does not know."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+    @classmethod
+    def from_saved(cls, values: dict[str, Any]) -> ModelConfig:
+        """The config an artifact was trained with (`to_dict` of its day): a field it
+        does not hold came later and was off then (BEFORE_FIELDS), whatever today's
+        default."""
+        return cls.from_dict({**BEFORE_FIELDS, **values})

@@ -235,9 +235,10 @@ def train_served(
 
 
 def candidate_blends(quick: bool = False, with_content: bool = True) -> list[tuple[float, ...]]:
-    """The weights (transformer, transitions[, content]) the selection compares: each
-    part alone, the transformer with each transitions weight, and, with content, the
-    transformer with each content weight and each transitions weight from 0."""
+    """The weights (transformer, transitions[, content]) the selection compares: the
+    transformer alone, the transitions alone, the transformer with each transitions
+    weight, and, with content, the transformer with each content weight and each
+    transitions weight from 0 (the content never serves alone: it knows no behaviour)."""
     ensemble = QUICK_ENSEMBLE_WEIGHTS if quick else ENSEMBLE_WEIGHTS
     tail = (0.0,) if with_content else ()
     blends = [(1.0, 0.0, *tail), (0.0, 1.0, *tail)]

@@ -82,6 +82,10 @@ class ServedModel(Recommender):
         cooccurrence: ItemTransitions | None = None,
         content: TitleTfidf | None = None,
     ) -> None:
+        if len(weights) not in (2, 3):
+            raise ValueError(
+                f"weights are (transformer, transitions[, content]), not {tuple(weights)}"
+            )
         w_transformer, w_transitions, w_content = (float(w) for w in (*weights, 0.0)[:3])
         if min(w_transformer, w_transitions, w_content) < 0 or w_transformer + w_transitions <= 0:
             raise ValueError(
@@ -233,6 +237,8 @@ class ServedModel(Recommender):
         _save_transitions(path / COOCCURRENCE_FILE, self.cooccurrence)
         if self.content is not None:
             _save_content(path / CONTENT_FILE, self.content)
+        else:  # a directory saved into before keeps no other model's content
+            (path / CONTENT_FILE).unlink(missing_ok=True)
         served = {
             "kind": self.kind,
             "name": self.name,

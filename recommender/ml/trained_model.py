@@ -170,7 +170,7 @@ class TrainedModel(Recommender):
     def load(cls, directory: str | os.PathLike) -> TrainedModel:
         """Rebuilds a model saved by `save`; it scores exactly as the saved one."""
         path = Path(directory)
-        config = ModelConfig.from_dict(json.loads((path / "config.json").read_text()))
+        config = ModelConfig.from_saved(json.loads((path / "config.json").read_text()))
         vocab = json.loads((path / "vocab.json").read_text())
         metrics = json.loads((path / "metrics.json").read_text())
         sizes = dict(vocab["sizes"])

@@ -88,7 +88,13 @@ MODEL_PARAMETER_SPECS = (
     _int("min_token_count", 1, 100_000, 2),
     _int("n_gap_buckets", 3, 256, 16),
     _float("id_dropout", 0.0, 0.95, 0.0),
-    _int("n_neighbours", 0, 256, 10, "Neighbour ids added to each item's vector (0: off)."),
+    _int(
+        "n_neighbours",
+        0,
+        256,
+        10,
+        "Items most often near an item whose ids join its vector (0: none).",
+    ),
     _int("neighbour_window", 1, 50, 3, "Steps apart within which items count as neighbours."),
     _int(
         "n_content_neighbours",

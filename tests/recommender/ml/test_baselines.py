@@ -87,6 +87,7 @@ def test_title_tfidf_scores_are_the_decayed_cosines_to_the_last_items(monkeypatc
     np.testing.assert_array_equal(tf.score(batch), whole)
     rebuilt = TitleTfidf.from_rows(tf.x, tf.counts, d.item_vocab, d.event_vocab, tf.params)
     np.testing.assert_array_equal(rebuilt.score(batch), whole)
+    assert tf.score(d.batch([], 50, 16)).shape == (0, tf.n_items)
 
 
 def test_baselines_share_the_evaluator():

@@ -183,6 +183,9 @@ def test_weights_must_say_what_to_serve(parts, content):
             ServedModel(transformer, transitions, weights, content=content)
     with pytest.raises(ValueError, match="content model"):
         ServedModel(transformer, transitions, (1.0, 0.0, 0.2))
+    for weights in ((1.0,), (1.0, 0.0, 0.0, 0.0)):
+        with pytest.raises(ValueError, match=r"transitions\[, content\]"):
+            ServedModel(transformer, transitions, weights, content=content)
 
 
 def test_an_ensemble_with_content_scores_saves_and_explains_as_its_parts(tmp_path, parts, content):
@@ -213,6 +216,11 @@ def test_an_ensemble_with_content_scores_saves_and_explains_as_its_parts(tmp_pat
     np.testing.assert_array_equal(
         content_led.reasons(batch, recommended), content.reasons(batch, recommended)
     )
+
+    # Saved again into the same directory without content: no stale content.npz.
+    ServedModel(transformer, transitions).save(tmp_path / "artifact")
+    assert not (tmp_path / "artifact" / "content.npz").exists()
+    assert ServedModel.load(tmp_path / "artifact").content is None
 
 
 def test_content_is_left_out_of_a_catalogue_without_titles_or_attributes(parts):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from recommender.ml import TrainedModel
+from recommender.ml import ModelConfig, TrainedModel
 
 
 def test_top_k_follows_the_rule_with_masks_and_reasons(rule_data, trained_rule):
@@ -50,3 +50,17 @@ def test_save_load_gives_identical_scores(tmp_path, trained_rule):
         loaded.item_vector_for_new_item("blue lipstick", ["brand2"]),
         model.item_vector_for_new_item("blue lipstick", ["brand2"]),
     )
+
+
+def test_a_saved_config_without_the_later_fields_had_them_off():
+    saved = ModelConfig(dim=16).to_dict()
+    for later in ("n_neighbours", "n_content_neighbours"):
+        del saved[later]
+    restored = ModelConfig.from_saved(saved)
+    assert restored.dim == 16
+    assert restored.n_neighbours == 0 and restored.n_content_neighbours == 0
+    # A run's parameters name some fields: the rest take today's defaults.
+    given = ModelConfig.from_dict({"dim": 16, "not_a_field": 1})
+    assert given.n_neighbours == ModelConfig().n_neighbours == 10
+    assert given.n_content_neighbours == ModelConfig().n_content_neighbours == 10
+    assert ModelConfig.from_saved(ModelConfig().to_dict()) == ModelConfig()
