@@ -6,6 +6,7 @@ describes internal item i; padding and OOV rows stay 0.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,16 @@ class ItemFeatures:
     token_vocab: Vocabulary
     attribute_vocab: Vocabulary
     n_price_buckets: int
+
+    def text_only(self, titles: bool = True, attributes: bool = True) -> ItemFeatures:
+        """A copy whose title tokens (`titles` False) or attribute ids (`attributes`
+        False) are all empty: the text the content similarity may read when the model
+        is told not to use one of them (`ModelConfig.use_titles` / `use_attributes`)."""
+        return dataclasses.replace(
+            self,
+            tokens=self.tokens if titles else np.zeros_like(self.tokens),
+            attributes=self.attributes if attributes else np.zeros_like(self.attributes),
+        )
 
     def encode_item(
         self,

@@ -115,8 +115,10 @@ def content_tune(
     log: Callable[[str], None] = print,
 ) -> TunedTransitions | None:
     """TitleTfidf over the item features (the transformer's title tokens and
-    attributes) with the `decay` of the best validation NDCG@10 on the tuning users
-    (CONTENT_GRID); None when no item has a title token or an attribute."""
+    attribute ids, each only if the config uses it) with the `decay` of the best
+    validation NDCG@10 on the tuning users (CONTENT_GRID); None when no item has a
+    title token or an attribute."""
+    features = features.text_only(config.use_titles, config.use_attributes)
     if not (np.any(features.tokens > 0) or np.any(features.attributes > 0)):
         log("content similarity: no titles or attributes, left out")
         return None

@@ -140,7 +140,8 @@ def _new_model(
         behaviour = item_neighbours(
             train.items, len(train.item_vocab), config.n_neighbours, config.neighbour_window
         )
-        content = content_neighbours(features, config.n_content_neighbours)
+        text = features.text_only(config.use_titles, config.use_attributes)
+        content = content_neighbours(text, config.n_content_neighbours)
         model.neighbour_table.assign(np.concatenate([behaviour, content], axis=1))
     return model
 

@@ -333,3 +333,6 @@ def test_a_model_with_content_neighbours_holds_both_in_its_neighbour_table():
     assert table.shape[1] == 5
     np.testing.assert_array_equal(table[:, 2:], content_neighbours(features, 3))
     assert_scores_sanely(model, [4, 5, 6])
+    # Titles off: the look-alikes come from what the model may read (here: nothing).
+    untitled = train(walks(seed=4), ITEMS, titles, {}, config.replace(use_titles=False))[2]
+    assert not untitled.model.neighbour_table.numpy()[:, 2:].any()

@@ -230,6 +230,13 @@ def test_content_is_left_out_of_a_catalogue_without_titles_or_attributes(parts):
     tuned = content_tune(split, transformer.features, transformer.config, log=lambda line: None)
     assert tuned is not None and tuned.params["decay"] in (0.3, 0.6, 0.9)
     assert tuned.model.x.nnz > 0
+    # Told not to use titles or attributes, the content part does not read them either.
+    config = transformer.config.replace(use_titles=False, use_attributes=False)
+    assert content_tune(split, transformer.features, config, log=lambda line: None) is None
+    config = transformer.config.replace(use_titles=False)
+    titled = TitleTfidf.from_features(split.train, transformer.features)
+    untitled = content_tune(split, transformer.features, config, log=lambda line: None).model
+    assert 0 < untitled.x.nnz < titled.x.nnz
 
 
 def test_validation_figures_are_those_evaluate_gives(parts, content):
