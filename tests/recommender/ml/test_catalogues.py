@@ -285,9 +285,8 @@ def test_item_neighbours_are_the_items_most_often_near_each_item():
 
 def test_a_model_with_neighbours_trains_scores_and_round_trips(tmp_path):
     titles = dict.fromkeys(ITEMS, "")
-    split, _, model = train(
-        walks(seed=2), ITEMS, titles, {}, QUICK.replace(use_titles=False, n_neighbours=4)
-    )
+    config = QUICK.replace(use_titles=False, n_neighbours=4, n_content_neighbours=0)
+    split, _, model = train(walks(seed=2), ITEMS, titles, {}, config)
     table = model.model.neighbour_table.numpy()
     assert table.shape[1] == 4 and table[2:].any()
     assert_scores_sanely(model, [4, 5, 6])
@@ -295,7 +294,7 @@ def test_a_model_with_neighbours_trains_scores_and_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.model.neighbour_table.numpy(), table)
     batch = split.test_inputs.batch(np.arange(len(split.test_inputs)), 20, QUICK.n_gap_buckets)
     np.testing.assert_allclose(loaded.score(batch), model.score(batch), rtol=1e-6)
-    config = QUICK.replace(use_titles=False, n_neighbours=0)
+    config = config.replace(n_neighbours=0)
     without = train(walks(seed=2), ITEMS, titles, {}, config)[2]
     assert without.model.neighbour_table is None
 
