@@ -74,7 +74,10 @@ class ModelConfig:
             (seed 42) 2.0% / 4.3%; on amazon_scientific it was even (docs/ml.md).
         neighbour_window: Steps apart within which two items count as neighbours.
         n_content_neighbours: With > 0, the neighbours also hold that many items whose
-            titles and attributes are most alike (`features.content_neighbours`).
+            titles and attributes are most alike (`features.content_neighbours`; only
+            the text `use_titles` / `use_attributes` allow). 10 by default: the
+            transformer's validation NDCG@10 rose 5% on Beauty (3 seeds; test 7%) and
+            3% on amazon_scientific (20 gave less there; docs/ml.md).
         weight_decay: Decoupled weight decay (AdamW) if > 0.
         seed: Seed of every random generator used by training.
         mixed_precision: "auto" (float16 on a GPU only), "on" or "off".
