@@ -295,58 +295,57 @@ def _no_transitions(transformer: TrainedModel) -> ItemTransitions:
     )
 
 
-def _save_transitions(file: Path, model: ItemTransitions) -> None:
-    matrix = sp.csr_matrix(model.matrix)
+def _save_matrix(file: Path, matrix: sp.spmatrix, item_counts, params: dict) -> None:
+    """A part's sparse matrix, training item counts and parameters in one .npz."""
+    matrix = sp.csr_matrix(matrix)
     np.savez(
         file,
         data=matrix.data,
         indices=matrix.indices,
         indptr=matrix.indptr,
         shape=np.asarray(matrix.shape),
-        item_counts=model.counts,
-        params=np.asarray(json.dumps(model.params)),
+        item_counts=item_counts,
+        params=np.asarray(json.dumps(params)),
     )
 
 
-def _load_transitions(file: Path, transformer: TrainedModel) -> ItemTransitions:
+def _read_matrix(file: Path) -> tuple[sp.csr_matrix, np.ndarray, dict]:
+    """What `_save_matrix` wrote: (matrix, item counts, parameters)."""
     with np.load(file, allow_pickle=False) as saved:
         matrix = sp.csr_matrix(
             (saved["data"], saved["indices"], saved["indptr"]), shape=tuple(saved["shape"])
         )
-        return ItemTransitions.from_matrix(
-            matrix,
-            saved["item_counts"],
-            transformer.item_vocab,
-            transformer.event_vocab,
-            json.loads(str(saved["params"])),
-            max_len=transformer.max_len,
-        )
+        return matrix, saved["item_counts"], json.loads(str(saved["params"]))
 
 
-def _save_content(file: Path, model: TitleTfidf) -> None:
-    rows = sp.csr_matrix(model.x)
-    np.savez(
-        file,
-        data=rows.data,
-        indices=rows.indices,
-        indptr=rows.indptr,
-        shape=np.asarray(rows.shape),
-        item_counts=model.counts,
-        params=np.asarray(json.dumps(model.params)),
+def _save_transitions(file: Path, model: ItemTransitions) -> None:
+    _save_matrix(file, model.matrix, model.counts, model.params)
+
+
+def _load_transitions(file: Path, transformer: TrainedModel) -> ItemTransitions:
+    matrix, counts, params = _read_matrix(file)
+    return ItemTransitions.from_matrix(
+        matrix,
+        counts,
+        transformer.item_vocab,
+        transformer.event_vocab,
+        params,
+        max_len=transformer.max_len,
     )
 
 
+def _save_content(file: Path, model: TitleTfidf) -> None:
+    _save_matrix(file, model.x, model.counts, model.params)
+
+
 def _load_content(file: Path, transformer: TrainedModel) -> TitleTfidf:
-    with np.load(file, allow_pickle=False) as saved:
-        rows = sp.csr_matrix(
-            (saved["data"], saved["indices"], saved["indptr"]), shape=tuple(saved["shape"])
-        )
-        return TitleTfidf.from_rows(
-            rows,
-            saved["item_counts"],
-            transformer.item_vocab,
-            transformer.event_vocab,
-            json.loads(str(saved["params"])),
-            max_len=transformer.max_len,
-            n_gap_buckets=transformer.n_gap_buckets,
-        )
+    rows, counts, params = _read_matrix(file)
+    return TitleTfidf.from_rows(
+        rows,
+        counts,
+        transformer.item_vocab,
+        transformer.event_vocab,
+        params,
+        max_len=transformer.max_len,
+        n_gap_buckets=transformer.n_gap_buckets,
+    )
