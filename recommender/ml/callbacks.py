@@ -37,8 +37,10 @@ class TimeBudget(Callback):
 class EarlyStopping(Callback):
     """Validates every `every` epochs (and at the last), keeps the best weights.
 
-    Training stops once `patience` validations in a row bring no new best (a new
-    best resets the count); the best weights are restored when training ends.
+    Training stops once `patience` validations in a row bring no real gain: a new
+    best resets the count only when it beats the previous best by more than
+    `min_improvement` (relative), but any new best's weights are kept; the best
+    weights are restored when training ends.
 
     Args:
         validate: Returns this epoch's validation metrics, e.g. {"val_ndcg@10": ...};
@@ -47,6 +49,8 @@ class EarlyStopping(Callback):
         every: Epochs between two validations.
         patience: Validations without a new best before training stops.
         monitor: The key of `validate`'s result to maximise.
+        min_improvement: Relative gain over the best that counts as progress
+            (0.002: a best of 0.0760 must rise above 0.07615).
     """
 
     def __init__(
@@ -57,12 +61,14 @@ class EarlyStopping(Callback):
         every: int,
         patience: int,
         monitor: str = "val_ndcg@10",
+        min_improvement: float = 0.0,
     ) -> None:
         self.validate, self.weights = validate, list(weights)
         self.every, self.patience, self.monitor = every, patience, monitor
+        self.min_improvement = min_improvement
         self.best, self.best_epoch, self.waited = -1.0, 0, 0
         self.best_weights: list[np.ndarray] | None = None
-        self.plateau = False  # this epoch's validation was no better than the best
+        self.plateau = False  # this epoch's validation brought no real gain
 
     def on_epoch_end(self, state: LoopState, record: dict[str, Any]) -> None:
         self.plateau = False
@@ -74,9 +80,12 @@ class EarlyStopping(Callback):
             state.stop("early_stopping")
 
     def _compare(self, epoch: int, score: float) -> None:
+        progress = self.best <= 0 or score > self.best * (1.0 + self.min_improvement)
         if score > self.best:
-            self.best, self.best_epoch, self.waited = score, epoch, 0
+            self.best, self.best_epoch = score, epoch
             self.best_weights = [variable.numpy().copy() for variable in self.weights]
+        if progress:
+            self.waited = 0
         else:
             self.waited += 1
             self.plateau = True

@@ -83,7 +83,11 @@ def fit(
     )
     validate = functools.partial(_validation_scores, trained, split, config)
     early_stopping = EarlyStopping(
-        validate, model.weights, every=config.eval_every, patience=config.patience
+        validate,
+        model.weights,
+        every=config.eval_every,
+        patience=config.patience,
+        min_improvement=config.min_improvement,
     )
     history = History()
     callbacks = _callbacks(config, early_stopping, optimizer, history, progress, progress_every)

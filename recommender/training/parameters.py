@@ -64,7 +64,14 @@ MODEL_PARAMETER_SPECS = (
     _float("learning_rate", 1e-7, 1.0, 1e-3),
     _int("batch_size", 1, 65536, 256),
     _int("max_epochs", 1, 10000, 200, "Epochs at most (early stopping usually ends sooner)."),
-    _int("patience", 1, 1000, 4, "Validations without a new best before training stops."),
+    _int("patience", 1, 1000, 4, "Validations without a real gain before training stops."),
+    _float(
+        "min_improvement",
+        0.0,
+        1.0,
+        0.002,
+        "Relative gain in validation NDCG@10 that counts as progress (0.002 = 0.2%).",
+    ),
     _int("eval_every", 1, 1000, 1, "Epochs between two validations."),
     _float("plateau_lr_factor", 1e-6, 1.0, 0.3),
     _float(

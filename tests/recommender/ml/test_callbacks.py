@@ -61,6 +61,21 @@ def test_patience_counts_validations_without_a_new_best_and_the_best_weights_ret
     assert state.stop_training
 
 
+def test_a_gain_below_the_minimum_keeps_its_weights_but_counts_towards_patience():
+    weight = Weight([0.0])
+    # 0.5005 and 0.5008 beat the best by less than 1%: kept, yet no progress.
+    scores = [0.4, 0.5, 0.5005, 0.5008, 0.9]
+    stopping = EarlyStopping(scripted(scores), [weight], every=1, patience=2, min_improvement=0.01)
+    records, state = run_epochs([stopping], 10, on_epoch=lambda e: weight.assign([e]))
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert (stopping.best, stopping.best_epoch, stopping.waited) == (0.5008, 4, 2)
+    assert weight.value.tolist() == [4.0]  # the best weights, though no real gain
+    assert state.stop_reason() == "early_stopping"
+    plain = EarlyStopping(scripted(scores), [], every=1, patience=2)
+    records, _ = run_epochs([plain], 5)
+    assert len(records) == 5 and plain.best == 0.9  # without a minimum, every gain counts
+
+
 def test_validation_runs_every_few_epochs_and_at_the_last():
     stopping = EarlyStopping(scripted([0.1, 0.2, 0.3]), [], every=2, patience=5)
     records, _ = run_epochs([stopping], 5)
