@@ -47,7 +47,7 @@ class EarlyStopping(Callback):
             they are added to the epoch's record.
         weights: The model's variables (objects with `numpy()` and `assign()`).
         every: Epochs between two validations.
-        patience: Validations without a new best before training stops.
+        patience: Validations without a real gain before training stops.
         monitor: The key of `validate`'s result to maximise.
         min_improvement: Relative gain over the best that counts as progress
             (0.002: a best of 0.0760 must rise above 0.07615).
