@@ -80,7 +80,9 @@ class EarlyStopping(Callback):
             state.stop("early_stopping")
 
     def _compare(self, epoch: int, score: float) -> None:
-        progress = self.best <= 0 or score > self.best * (1.0 + self.min_improvement)
+        # The first score always counts; a best of 0 must still be beaten.
+        threshold = self.best * (1.0 + self.min_improvement) if self.best > 0 else self.best
+        progress = score > threshold
         if score > self.best:
             self.best, self.best_epoch = score, epoch
             self.best_weights = [variable.numpy().copy() for variable in self.weights]

@@ -76,6 +76,12 @@ def test_a_gain_below_the_minimum_keeps_its_weights_but_counts_towards_patience(
     assert len(records) == 5 and plain.best == 0.9  # without a minimum, every gain counts
 
 
+def test_a_validation_stuck_at_zero_still_runs_out_of_patience():
+    stopping = EarlyStopping(scripted([0.0] * 5), [], every=1, patience=2, min_improvement=0.01)
+    records, state = run_epochs([stopping], 10)
+    assert len(records) == 3 and state.stop_reason() == "early_stopping"
+
+
 def test_validation_runs_every_few_epochs_and_at_the_last():
     stopping = EarlyStopping(scripted([0.1, 0.2, 0.3]), [], every=2, patience=5)
     records, _ = run_epochs([stopping], 5)
