@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 SUFFIX = "~2"
@@ -32,39 +33,53 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
         handle.writelines("\t".join(row) + "\n" for row in [header, *rows])
 
 
-def _max_id(rows: list[list[str]]) -> int:
-    return max(int(row[0]) for row in rows)
+def _copies(path: Path, rows: list[list[str]], copy: Callable[[list[str]], list[str]]):
+    """`copy` of every row; a row it cannot read stops the run, naming file and line."""
+    out = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            out.append(copy(row))
+        except (ValueError, IndexError) as error:
+            raise SystemExit(f"{path}, line {line}: cannot read {row!r} ({error})") from None
+    return out
 
 
 def double(source: Path, out: Path) -> dict[str, int]:
-    """Writes the doubled catalogue to `out`; returns the row count of each file."""
+    """Writes the doubled catalogue to `out`; returns the row count of each file.
+
+    Every file is read and copied before anything is written, so bad input leaves
+    no half-written catalogue behind.
+    """
     missing = [name for name in FILES[:2] if not (source / name).is_file()]
     if missing:
         raise SystemExit(f"{source}: not the amazon_beauty layout (no {', '.join(missing)})")
+    tables = {name: _read(source / name) for name in FILES if (source / name).is_file()}
+    shift = {
+        name: max(_copies(source / name, tables[name][1], lambda r: int(r[0])), default=0)
+        for name in FILES[:2]
+    }
+    items, users = shift["items.tsv"], shift["sequences.tsv"]
+
+    def item_list(ids: str) -> str:
+        return " ".join(str(int(i) + items) for i in ids.split())
+
+    copy = {
+        "items.tsv": lambda r: [str(int(r[0]) + items), r[1] + SUFFIX, *r[2:]],
+        "sequences.tsv": lambda r: [str(int(r[0]) + users), r[1] + SUFFIX, item_list(r[2])],
+        "interactions.tsv": lambda r: [
+            str(int(r[0]) + users),
+            str(int(r[1]) + items),
+            r[2] + SUFFIX,
+            *r[3:],
+        ],
+    }
+    doubled = {
+        name: rows + _copies(source / name, rows, copy[name]) for name, (_, rows) in tables.items()
+    }
     out.mkdir(parents=True, exist_ok=True)
-    header, items = _read(source / "items.tsv")
-    item_shift = _max_id(items)
-    copies = [[str(int(r[0]) + item_shift), r[1] + SUFFIX, *r[2:]] for r in items]
-    _write(out / "items.tsv", header, items + copies)
-    counts = {"items.tsv": 2 * len(items)}
-
-    def shifted_items(ids: str) -> str:
-        return " ".join(str(int(i) + item_shift) for i in ids.split())
-
-    header, sequences = _read(source / "sequences.tsv")
-    user_shift = _max_id(sequences)
-    copies = [[str(int(r[0]) + user_shift), r[1] + SUFFIX, shifted_items(r[2])] for r in sequences]
-    _write(out / "sequences.tsv", header, sequences + copies)
-    counts["sequences.tsv"] = 2 * len(sequences)
-    if (source / "interactions.tsv").is_file():
-        header, events = _read(source / "interactions.tsv")
-        copies = [
-            [str(int(r[0]) + user_shift), str(int(r[1]) + item_shift), r[2] + SUFFIX, *r[3:]]
-            for r in events
-        ]
-        _write(out / "interactions.tsv", header, events + copies)
-        counts["interactions.tsv"] = 2 * len(events)
-    return counts
+    for name, rows in doubled.items():
+        _write(out / name, tables[name][0], rows)
+    return {name: len(rows) for name, rows in doubled.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

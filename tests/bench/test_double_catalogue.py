@@ -30,3 +30,14 @@ def test_a_folder_of_another_layout_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit, match="not the amazon_beauty layout"):
         main(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "x2")])
     assert not (tmp_path / "x2").exists()
+
+
+def test_a_row_it_cannot_read_is_named_and_nothing_is_written(tmp_path):
+    write_dataset(tmp_path / "tiny")
+    sequences = tmp_path / "tiny" / "sequences.tsv"
+    lines = sequences.read_text().splitlines()
+    lines[3] = lines[3].replace("\t", "\tR\t", 1).split("\t", 1)[0] + "\tRx\t1 two 3"
+    sequences.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit, match=r"sequences.tsv, line 4: cannot read .*'two'"):
+        double(tmp_path / "tiny", tmp_path / "x2")
+    assert not (tmp_path / "x2").exists()
