@@ -41,11 +41,11 @@ class ModelConfig:
             training going for 10 more epochs (8 minutes on a 2-core CPU) for less
             than 0.0001 in all (docs/ml.md).
         eval_every: Epochs between two validation evaluations.
-        plateau_lr_factor: When a validation evaluation is not better than the best
-            so far, training goes on from the best weights with the learning rate
-            multiplied by this factor (annealing from the best point). 1.0 keeps
-            going from the current weights at the same rate (plain early stopping).
-            `patience` still counts every evaluation without a new best.
+        plateau_lr_factor: When a validation evaluation brings no real gain (see
+            `min_improvement`), training goes on from the best weights with the
+            learning rate multiplied by this factor (annealing from the best point).
+            1.0 keeps going from the current weights at the same rate (plain early
+            stopping). `patience` still counts every evaluation without a real gain.
         max_train_seconds: Wall-clock budget of `fit`; training stops (and keeps the
             best weights) when it is spent. 0 means no budget.
         loss: "full" (cross-entropy over every item), "sampled" (cross-entropy over
